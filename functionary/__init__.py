@@ -1,0 +1,1 @@
+"""functionary: an OpenAI-compatible server whose tool calls always parse and validate."""

@@ -1,0 +1,78 @@
+"""Engine-neutral constraint specs: what a request may generate.
+
+A spec is plain data (an xgrammar structural tag, a JSON Schema or an EBNF grammar as
+text). The transformers engine compiles it with xgrammar; the vLLM engine hands the
+same text to vLLM's structured outputs. Builders below keep format modules short.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+# Small models drift into endless whitespace inside JSON when it is free; one
+# whitespace character between tokens still allows the usual `{"a": 1, "b": 2}` style.
+JSON_MAX_WHITESPACE = 1
+
+
+@dataclass(frozen=True)
+class ConstraintSpec:
+    kind: Literal["structural_tag", "json_schema", "grammar"]
+    value: str  # JSON text (structural tag, JSON Schema) or EBNF text
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha256(f"{self.kind}\0{self.value}".encode()).hexdigest()
+
+    @staticmethod
+    def structural_tag(fmt: dict[str, Any]) -> "ConstraintSpec":
+        return ConstraintSpec("structural_tag", json.dumps({"type": "structural_tag", "format": fmt}, sort_keys=True))
+
+
+# -- structural-tag building blocks (dicts in xgrammar's structural tag JSON format) --
+
+
+def const(text: str) -> dict:
+    return {"type": "const_string", "value": text}
+
+
+def json_value(schema: dict | bool) -> dict:
+    return {"type": "json_schema", "json_schema": schema, "max_whitespace_cnt": JSON_MAX_WHITESPACE}
+
+
+def any_text(excludes: list[str] | None = None) -> dict:
+    return {"type": "any_text", "excludes": excludes or []}
+
+
+def tag(begin: str, content: dict, end: str) -> dict:
+    return {"type": "tag", "begin": begin, "content": content, "end": end}
+
+
+def sequence(*elements: dict) -> dict:
+    return {"type": "sequence", "elements": list(elements)}
+
+
+def one_of(*elements: dict) -> dict:
+    return elements[0] if len(elements) == 1 else {"type": "or", "elements": list(elements)}
+
+
+def triggered_tags(triggers: list[str], tags: list[dict], *, at_least_one: bool, stop_after_first: bool) -> dict:
+    return {
+        "type": "triggered_tags",
+        "triggers": triggers,
+        "tags": tags,
+        "at_least_one": at_least_one,
+        "stop_after_first": stop_after_first,
+    }
+
+
+def tags_with_separator(tags: list[dict], separator: str, *, at_least_one: bool, stop_after_first: bool) -> dict:
+    return {
+        "type": "tags_with_separator",
+        "tags": tags,
+        "separator": separator,
+        "at_least_one": at_least_one,
+        "stop_after_first": stop_after_first,
+    }

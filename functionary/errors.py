@@ -1,0 +1,51 @@
+"""Client-facing errors, shaped like OpenAI's `{"error": {message, type, param, code}}`."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+
+class APIError(Exception):
+    """An error the client caused (or may retry); the HTTP layer turns it into JSON."""
+
+    status_code = 400
+    error_type = "invalid_request_error"
+
+    def __init__(self, message: str, *, param: Optional[str] = None, code: Optional[str] = None):
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code
+
+    def body(self) -> dict:
+        return {"error": {"message": self.message, "type": self.error_type, "param": self.param, "code": self.code}}
+
+
+class BadRequest(APIError):
+    status_code = 400
+
+
+class Unauthorized(APIError):
+    status_code = 401
+    error_type = "authentication_error"
+
+
+class NotFound(APIError):
+    status_code = 404
+    error_type = "not_found_error"
+
+
+class ContextTooLong(BadRequest):
+    def __init__(self, prompt_tokens: int, max_tokens: int, context: int):
+        super().__init__(
+            f"This model's maximum context length is {context} tokens. However, you requested "
+            f"{prompt_tokens + max_tokens} tokens ({prompt_tokens} in the messages, {max_tokens} in the "
+            f"completion). Please reduce the length of the messages or completion.",
+            param="messages",
+            code="context_length_exceeded",
+        )
+
+
+class Overloaded(APIError):
+    status_code = 503
+    error_type = "server_error"

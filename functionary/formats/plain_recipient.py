@@ -1,0 +1,153 @@
+"""`>>>recipient` segments for models with tool-less templates.
+
+    >>>all
+    Sure, let me check.>>>get_weather
+    {"city": "Paris"}
+
+The first generated tokens pick the recipient (`all` = text to the user, else a function
+name), so the choice of tool is one constrained decision at the start of the reply.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from functionary import constraint as C
+from functionary.constraint import ConstraintSpec
+from functionary.formats.base import (
+    ArgsDelta,
+    CallEnd,
+    CallStart,
+    Event,
+    ParsedCall,
+    StreamParser,
+    TextDelta,
+    ToolRequest,
+)
+from functionary.formats.json_scan import JsonEndScanner
+from functionary.formats.plain import PlainTemplateFormat, normalize_arguments
+from functionary.formats.text_scan import TextReleaser, partial_suffix
+
+MARK = ">>>"
+TEXT_RECIPIENT = "all"
+MAX_RECIPIENT = 80
+
+
+class PlainRecipientFormat(PlainTemplateFormat):
+    name = "plain-recipient"
+    tools_prompt_file = "plain_tools_recipient.txt"
+
+    def render_assistant(self, content: str, calls: list[ParsedCall]) -> str:
+        out = f"{MARK}{TEXT_RECIPIENT}\n{content}" if content or not calls else ""
+        return out + "".join(f"{MARK}{c.name}\n{normalize_arguments(c.arguments)}" for c in calls)
+
+    def constraint(self, request: ToolRequest) -> Optional[ConstraintSpec]:
+        text_body = C.json_value(request.response_schema) if request.response_schema is not None else C.any_text()
+        text_segment = C.sequence(C.const(f"{TEXT_RECIPIENT}\n"), text_body)
+        if not request.calls_allowed:
+            return ConstraintSpec.structural_tag(C.sequence(C.const(MARK), text_segment))
+        functions = request.allowed_functions()
+        call = C.one_of(*[C.sequence(C.const(f"{f.name}\n"), C.json_value(f.parameters)) for f in functions])
+        single = request.mode == "named" or not request.parallel
+        more = [] if single else [{"type": "star", "content": C.sequence(C.const(MARK), call)}]
+        calls_only = C.sequence(C.const(MARK), call, *more)
+        if request.mode in ("required", "named"):
+            return ConstraintSpec.structural_tag(calls_only)
+        if request.response_schema is not None:
+            return ConstraintSpec.structural_tag(C.one_of(C.sequence(C.const(MARK), text_segment), calls_only))
+        # auto: text that may hand over to calls at the next `>>>`, or calls straight away
+        tags = [C.tag(f"{MARK}{f.name}\n", C.json_value(f.parameters), "") for f in functions]
+        text_then_calls = C.sequence(
+            C.const(f"{TEXT_RECIPIENT}\n"),
+            C.triggered_tags([MARK], tags, at_least_one=False, stop_after_first=True),
+            *more,
+        )
+        return ConstraintSpec.structural_tag(C.sequence(C.const(MARK), C.one_of(text_then_calls, C.sequence(call, *more))))
+
+    def stream_parser(self, request: ToolRequest) -> StreamParser:
+        return RecipientParser(calls_enabled=request.calls_allowed)
+
+
+class RecipientParser(StreamParser):
+    def __init__(self, calls_enabled: bool = True) -> None:
+        self.calls_enabled = calls_enabled
+        self.state = "start"
+        self.pending = ""
+        self.text = TextReleaser()
+        self.calls = 0
+        self.scanner: Optional[JsonEndScanner] = None
+
+    def feed(self, chunk: str) -> list[Event]:
+        self.pending += chunk
+        events: list[Event] = []
+        while self._step(events):
+            pass
+        return events
+
+    def _step(self, events: list[Event]) -> bool:
+        if self.state in ("start", "between"):
+            # A segment marker, or (tolerated) bare text without one.
+            probe = self.pending.lstrip() if self.state == "between" else self.pending
+            if probe.startswith(MARK):
+                self.pending = probe[len(MARK) :]
+                self.state = "recipient"
+                return True
+            if MARK.startswith(probe):
+                return False
+            self.state = "text"
+            return True
+        if self.state == "recipient":
+            nl = self.pending.find("\n")
+            if nl < 0:
+                if len(self.pending) > MAX_RECIPIENT:
+                    self._emit_text(MARK + self.pending, events)
+                    self.pending, self.state = "", "text"
+                return False
+            name, self.pending = self.pending[:nl], self.pending[nl + 1 :]
+            if name == TEXT_RECIPIENT or not self.calls_enabled:
+                self.state = "text"
+                return True
+            self.text.drop_whitespace()
+            events.append(CallStart(self.calls, name))
+            self.scanner = JsonEndScanner()
+            self.state = "args"
+            return True
+        if self.state == "text":
+            at = self.pending.find(MARK) if self.calls_enabled else -1
+            if at < 0:
+                keep = partial_suffix(self.pending, MARK) if self.calls_enabled else 0
+                self._emit_text(self.pending[: len(self.pending) - keep], events)
+                self.pending = self.pending[len(self.pending) - keep :]
+                return False
+            self._emit_text(self.pending[:at], events)
+            self.pending = self.pending[at + len(MARK) :]
+            self.state = "recipient"
+            return True
+        # args
+        if not self.scanner.started:  # whitespace before the value is not part of it
+            self.pending = self.pending.lstrip()
+        n = self.scanner.feed(self.pending)
+        if n:
+            events.append(ArgsDelta(self.calls, self.pending[:n]))
+        self.pending = self.pending[n:]
+        if not self.scanner.done:
+            return False
+        events.append(CallEnd(self.calls))
+        self.calls += 1
+        self.state = "between"
+        return True
+
+    def _emit_text(self, text: str, events: list[Event]) -> None:
+        out = self.text.release(text)
+        if out:
+            events.append(TextDelta(out))
+
+    def finish(self) -> list[Event]:
+        events: list[Event] = []
+        if self.state in ("text", "start", "between") and self.pending.strip():
+            self._emit_text(self.pending, events)
+        elif self.state == "recipient" and self.pending and not self.calls_enabled:
+            self._emit_text(MARK + self.pending, events)
+        # A call cut off mid-way (max tokens) stays incomplete; none of it is content.
+        self.pending = ""
+        return events

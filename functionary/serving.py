@@ -1,0 +1,318 @@
+"""The chat service: request -> prompt -> constrained generation -> OpenAI response.
+
+It knows the format and engine seams, but neither HTTP nor engine internals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import AsyncIterator, Optional
+
+from functionary.constraint import ConstraintSpec
+from functionary.engines.base import Engine, SamplingParams
+from functionary.errors import APIError, BadRequest, ContextTooLong, NotFound
+from functionary.formats.base import (
+    ArgsDelta,
+    CallEnd,
+    CallStart,
+    Event,
+    ParsedCall,
+    TextDelta,
+    ToolFormat,
+    ToolRequest,
+)
+from functionary.formats.text_scan import partial_suffix
+from functionary.openai_types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    Choice,
+    ChunkChoice,
+    Delta,
+    DeltaFunctionCall,
+    DeltaToolCall,
+    ResponseFunctionCall,
+    ResponseMessage,
+    ResponseToolCall,
+    Usage,
+    new_id,
+)
+from functionary.validation import call_problem, content_problem, tool_request
+
+log = logging.getLogger(__name__)
+
+
+class GenerationFailed(APIError):
+    """The engine failed, or output escaped the constraint: our fault, never the client's."""
+
+    status_code = 500
+    error_type = "server_error"
+
+
+@dataclass
+class Prepared:
+    """Everything one request needs before generation starts."""
+
+    request: ChatCompletionRequest
+    tools: ToolRequest
+    prompt_ids: list[int]
+    spec: Optional[ConstraintSpec]
+    sampling: SamplingParams
+    stops: list[str]
+
+
+class StopMatcher:
+    """Cuts content at the first stop string, holding back text that may begin one."""
+
+    def __init__(self, stops: list[str]) -> None:
+        self.stops = stops
+        self.held = ""
+        self.hit = False
+
+    def feed(self, text: str) -> str:
+        if not self.stops or self.hit:
+            return "" if self.hit else text
+        self.held += text
+        cut = min((i for i in (self.held.find(s) for s in self.stops) if i >= 0), default=-1)
+        if cut >= 0:
+            self.hit = True
+            out, self.held = self.held[:cut], ""
+            return out
+        keep = max(partial_suffix(self.held, s) for s in self.stops)
+        out = self.held[: len(self.held) - keep]
+        self.held = self.held[len(self.held) - keep :]
+        return out
+
+    def flush(self) -> str:
+        out, self.held = ("" if self.hit else self.held), ""
+        return out
+
+
+@dataclass
+class _CallState:
+    id: str
+    name: str
+    arguments: str = ""
+    complete: bool = False
+
+
+@dataclass
+class _ChoiceState:
+    """One choice's progress; the same object drives streamed and whole responses."""
+
+    content: str = ""
+    calls: list[_CallState] = field(default_factory=list)
+    finish_reason: Optional[str] = None
+    completion_tokens: int = 0
+
+
+class ChatService:
+    def __init__(self, engine: Engine, fmt: ToolFormat) -> None:
+        self.engine = engine
+        self.format = fmt
+
+    # ------------------------------------------------------------------ preparation
+
+    async def prepare(self, req: ChatCompletionRequest) -> Prepared:
+        if req.model and req.model != self.engine.model_name:
+            raise NotFound(
+                f"The model '{req.model}' does not exist; this server serves '{self.engine.model_name}'",
+                param="model",
+                code="model_not_found",
+            )
+        for param, why in req.unsupported_features():
+            raise BadRequest(why, param=param, code="unsupported_parameter")
+        tools = tool_request(req)
+        prompt = self.format.render_prompt(req.messages, tools)
+        prompt_ids = self.engine.tokenizer.encode(prompt, add_special_tokens=False)
+        limit = self.engine.max_model_len
+        asked = req.effective_max_tokens()
+        if asked is not None and len(prompt_ids) + asked > limit:
+            raise ContextTooLong(len(prompt_ids), asked, limit)
+        if len(prompt_ids) >= limit:
+            raise ContextTooLong(len(prompt_ids), 1, limit)
+        spec = self.format.constraint(tools)
+        try:
+            await self.engine.prepare(spec)
+        except ValueError as exc:
+            raise BadRequest(str(exc), param="tools" if tools.calls_allowed else "response_format",
+                             code="invalid_schema") from None
+        sampling = SamplingParams(
+            max_tokens=asked or (limit - len(prompt_ids)),
+            temperature=1.0 if req.temperature is None else req.temperature,
+            top_p=1.0 if req.top_p is None else req.top_p,
+            seed=req.seed,
+            presence_penalty=req.presence_penalty or 0.0,
+            frequency_penalty=req.frequency_penalty or 0.0,
+        )
+        return Prepared(req, tools, prompt_ids, spec, sampling, req.stop or [])
+
+    # ------------------------------------------------------------------ generation
+
+    async def _run_choice(self, p: Prepared, index: int) -> AsyncIterator[tuple[int, Optional[Delta], _ChoiceState]]:
+        """Yield (index, delta to stream, state) as the choice progresses; a final
+        (index, None, state) carries the finish reason."""
+        sampling = p.sampling
+        if index and sampling.seed is not None:  # n > 1 with a seed: distinct yet reproducible
+            sampling = SamplingParams(**{**sampling.__dict__, "seed": sampling.seed + index})
+        parser = self.format.stream_parser(p.tools)
+        stop = StopMatcher(p.stops)
+        state = _ChoiceState()
+        request_id = new_id("gen-")
+        engine_finish = None
+        stream = self.engine.generate(request_id, p.prompt_ids, sampling, p.spec)
+        try:
+            async for out in stream:
+                state.completion_tokens = out.num_tokens
+                events = parser.feed(out.text)
+                if out.finish_reason is not None:
+                    engine_finish = out.finish_reason
+                    events += parser.finish()
+                delta = self._apply(events, state, stop, p.tools)
+                if delta is not None:
+                    yield index, delta, state
+                if stop.hit:
+                    engine_finish = "stop"
+                    break
+        finally:
+            await stream.aclose()  # stops generation early when we break or the client left
+        if engine_finish is None or engine_finish.startswith("error"):
+            raise GenerationFailed(f"generation failed: {engine_finish or 'engine stopped'}", code="engine_error")
+        tail = stop.flush()
+        if tail:
+            state.content += tail
+            yield index, Delta(content=tail), state
+        state.finish_reason = self._finish_reason(engine_finish, state)
+        yield index, None, state
+
+    def _apply(self, events: list[Event], state: _ChoiceState, stop: StopMatcher, tools: ToolRequest) -> Optional[Delta]:
+        """Fold parser events into the state; return what to stream (None if nothing)."""
+        content: list[str] = []
+        calls: list[DeltaToolCall] = []
+        for ev in events:
+            if isinstance(ev, TextDelta):
+                text = stop.feed(ev.text)
+                if text:
+                    state.content += text
+                    content.append(text)
+            elif isinstance(ev, CallStart):
+                call = _CallState(new_id("call_"), ev.name)
+                state.calls.append(call)
+                calls.append(DeltaToolCall(index=ev.index, id=call.id, type="function",
+                                           function=DeltaFunctionCall(name=ev.name, arguments="")))
+            elif isinstance(ev, ArgsDelta):
+                state.calls[ev.index].arguments += ev.text
+                if calls and calls[-1].index == ev.index:
+                    calls[-1].function.arguments += ev.text
+                else:
+                    calls.append(DeltaToolCall(index=ev.index, function=DeltaFunctionCall(arguments=ev.text)))
+            elif isinstance(ev, CallEnd):
+                call = state.calls[ev.index]
+                problem = call_problem(call_as_parsed(call), tools)
+                if problem is not None:
+                    log.error("generated call escaped the constraint: %s (%s)", problem, call)
+                    raise GenerationFailed(f"the generated call to {call.name!r} failed validation: {problem}",
+                                           code="invalid_generated_call")
+                call.complete = True
+        if not content and not calls:
+            return None
+        return Delta(content="".join(content) or None, tool_calls=calls or None)
+
+    @staticmethod
+    def _finish_reason(engine_finish: str, state: _ChoiceState) -> str:
+        if engine_finish == "length":
+            return "length"
+        return "tool_calls" if any(c.complete for c in state.calls) else "stop"
+
+    # ------------------------------------------------------------------ whole responses
+
+    async def complete(self, p: Prepared) -> ChatCompletion:
+        states = await asyncio.gather(*[self._drain(p, i) for i in range(p.request.n)])
+        choices = []
+        for i, st in enumerate(states):
+            calls = [c for c in st.calls if c.complete]  # a call cut off by length is not returned
+            if p.tools.response_schema is not None and not calls and st.finish_reason == "stop":
+                problem = content_problem(st.content, p.tools)
+                if problem is not None:
+                    raise GenerationFailed(problem, code="invalid_generated_content")
+            message = ResponseMessage(
+                content=st.content if (st.content or not calls) else None,
+                tool_calls=[ResponseToolCall(id=c.id, function=ResponseFunctionCall(name=c.name, arguments=c.arguments))
+                            for c in calls] or None,
+            )
+            choices.append(Choice(index=i, message=message, finish_reason=st.finish_reason))
+        return ChatCompletion(id=new_id("chatcmpl-"), model=self.engine.model_name, choices=choices,
+                              usage=self._usage(p, states))
+
+    async def _drain(self, p: Prepared, index: int) -> _ChoiceState:
+        state = _ChoiceState()
+        async for _, _, state in self._run_choice(p, index):
+            pass
+        return state
+
+    def _usage(self, p: Prepared, states: list[_ChoiceState]) -> Usage:
+        completion = sum(s.completion_tokens for s in states)
+        return Usage(prompt_tokens=len(p.prompt_ids), completion_tokens=completion,
+                     total_tokens=len(p.prompt_ids) + completion)
+
+    # ------------------------------------------------------------------ streaming
+
+    async def stream(self, p: Prepared) -> AsyncIterator[ChatCompletionChunk]:
+        chunk_id, created = new_id("chatcmpl-"), int(time.time())
+
+        def chunk(choices: list[ChunkChoice], usage: Optional[Usage] = None) -> ChatCompletionChunk:
+            return ChatCompletionChunk(id=chunk_id, created=created, model=self.engine.model_name,
+                                       choices=choices, usage=usage)
+
+        for i in range(p.request.n):
+            yield chunk([ChunkChoice(index=i, delta=Delta(role="assistant", content=""))])
+        states: dict[int, _ChoiceState] = {}
+        async for index, delta, state in _merge([self._run_choice(p, i) for i in range(p.request.n)]):
+            states[index] = state
+            if delta is not None:
+                yield chunk([ChunkChoice(index=index, delta=delta)])
+            else:
+                yield chunk([ChunkChoice(index=index, delta=Delta(), finish_reason=state.finish_reason)])
+        options = p.request.stream_options
+        if options is not None and options.include_usage:
+            yield chunk([], usage=self._usage(p, list(states.values())))
+
+
+def call_as_parsed(call: _CallState) -> ParsedCall:
+    return ParsedCall(call.name, call.arguments)
+
+
+async def _merge(streams: list[AsyncIterator]) -> AsyncIterator:
+    """Interleave several async iterators (n > 1 choices) as items arrive."""
+    if len(streams) == 1:
+        async for item in streams[0]:
+            yield item
+        return
+    queue: asyncio.Queue = asyncio.Queue()
+    done = object()
+
+    async def pump(it):
+        try:
+            async for item in it:
+                await queue.put(item)
+            await queue.put(done)
+        except BaseException as exc:  # surface errors to the consumer
+            await queue.put(exc)
+
+    tasks = [asyncio.create_task(pump(s)) for s in streams]
+    try:
+        remaining = len(tasks)
+        while remaining:
+            item = await queue.get()
+            if item is done:
+                remaining -= 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield item
+    finally:
+        for t in tasks:
+            t.cancel()
