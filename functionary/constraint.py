@@ -28,7 +28,9 @@ class ConstraintSpec:
 
     @staticmethod
     def structural_tag(fmt: dict[str, Any]) -> "ConstraintSpec":
-        return ConstraintSpec("structural_tag", json.dumps({"type": "structural_tag", "format": fmt}, sort_keys=True))
+        # No sort_keys: xgrammar makes JSON properties follow the schema's key order, which
+        # must stay the order the prompt shows; insertion order is deterministic anyway.
+        return ConstraintSpec("structural_tag", json.dumps({"type": "structural_tag", "format": fmt}))
 
 
 # -- structural-tag building blocks (dicts in xgrammar's structural tag JSON format) --

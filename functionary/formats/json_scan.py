@@ -9,7 +9,7 @@ class JsonEndScanner:
 
     def __init__(self) -> None:
         self.depth = 0
-        self.started = False
+        self.started = False  # any non-whitespace read: whitespace before it is not the value's
         self.in_string = False
         self.escaped = False
         self.done = False
@@ -26,11 +26,13 @@ class JsonEndScanner:
                 elif ch == '"':
                     self.in_string = False
                 continue
+            # Any non-whitespace starts the value, so callers strip the same leading
+            # whitespace however the text is cut (a malformed value need not open with a bracket).
+            self.started = self.started or not ch.isspace()
             if ch == '"':
                 self.in_string = True
             elif ch in "{[":
                 self.depth += 1
-                self.started = True
             elif ch in "}]":
                 self.depth -= 1
                 if self.started and self.depth == 0:

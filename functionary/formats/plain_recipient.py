@@ -10,6 +10,7 @@ name), so the choice of tool is one constrained decision at the start of the rep
 
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 from functionary import constraint as C
@@ -31,6 +32,9 @@ from functionary.formats.text_scan import TextReleaser, partial_suffix
 MARK = ">>>"
 TEXT_RECIPIENT = "all"
 MAX_RECIPIENT = 80
+# Text may end in ">" (the grammar only keeps ">>>" out of it), so in a run of ">" the
+# marker is the last three: "ok>>>>add" is the text "ok>" and a call to add.
+MARK_RUN = re.compile(f"{re.escape(MARK)}>*")
 
 
 class PlainRecipientFormat(PlainTemplateFormat):
@@ -39,6 +43,8 @@ class PlainRecipientFormat(PlainTemplateFormat):
 
     def render_assistant(self, content: str, calls: list[ParsedCall]) -> str:
         out = f"{MARK}{TEXT_RECIPIENT}\n{content}" if content or not calls else ""
+        if calls and out.endswith(">"):  # "a>>>>f" is ambiguous; "a>\n>>>f" is not
+            out += "\n"
         return out + "".join(f"{MARK}{c.name}\n{normalize_arguments(c.arguments)}" for c in calls)
 
     def constraint(self, request: ToolRequest) -> Optional[ConstraintSpec]:
@@ -97,12 +103,15 @@ class RecipientParser(StreamParser):
             self.state = "text"
             return True
         if self.state == "recipient":
-            nl = self.pending.find("\n")
+            # Bounded search, so that the verdict does not depend on how the text arrives.
+            nl = self.pending.find("\n", 0, MAX_RECIPIENT + 1)
             if nl < 0:
-                if len(self.pending) > MAX_RECIPIENT:
-                    self._emit_text(MARK + self.pending, events)
-                    self.pending, self.state = "", "text"
-                return False
+                if len(self.pending) <= MAX_RECIPIENT:
+                    return False
+                # Not a recipient: the marker was text; read on from just after it.
+                self._emit_text(MARK, events)
+                self.state = "text"
+                return True
             name, self.pending = self.pending[:nl], self.pending[nl + 1 :]
             if name == TEXT_RECIPIENT or not self.calls_enabled:
                 self.state = "text"
@@ -113,14 +122,18 @@ class RecipientParser(StreamParser):
             self.state = "args"
             return True
         if self.state == "text":
-            at = self.pending.find(MARK) if self.calls_enabled else -1
-            if at < 0:
+            run = MARK_RUN.search(self.pending) if self.calls_enabled else None
+            if run is None:
                 keep = partial_suffix(self.pending, MARK) if self.calls_enabled else 0
                 self._emit_text(self.pending[: len(self.pending) - keep], events)
                 self.pending = self.pending[len(self.pending) - keep :]
                 return False
-            self._emit_text(self.pending[:at], events)
-            self.pending = self.pending[at + len(MARK) :]
+            if run.end() == len(self.pending):  # the run of ">" may go on in the next piece
+                self._emit_text(self.pending[: run.start()], events)
+                self.pending = self.pending[run.start() :]
+                return False
+            self._emit_text(self.pending[: run.end() - len(MARK)], events)
+            self.pending = self.pending[run.end() :]
             self.state = "recipient"
             return True
         # args
@@ -144,6 +157,8 @@ class RecipientParser(StreamParser):
 
     def finish(self) -> list[Event]:
         events: list[Event] = []
+        if self.state == "text" and self.calls_enabled and self.pending.startswith(MARK):
+            self.pending = self.pending[: -len(MARK)]  # a held run of ">": its marker was cut off
         if self.state in ("text", "start", "between") and self.pending.strip():
             self._emit_text(self.pending, events)
         elif self.state == "recipient" and self.pending and not self.calls_enabled:

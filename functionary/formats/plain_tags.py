@@ -97,18 +97,20 @@ class TagsParser(StreamParser):
                 self.pending = self.pending[len(self.pending) - keep :]
                 return False
             self._emit_text(self.pending[:at], events)
-            self.text.drop_whitespace()
             self.pending = self.pending[at + len(OPEN) :]
             self.state = "header"
             return True
         if self.state == "header":
-            m = HEADER.match(self.pending)
+            # Bounded match, so that the verdict does not depend on how the text arrives.
+            m = HEADER.match(self.pending, 0, MAX_HEADER)
             if m is None:
-                if len(self.pending) > MAX_HEADER:  # not a well-formed call: give it back as text
-                    self.pending = OPEN + self.pending
-                    self._emit_text(self.pending, events)
-                    self.pending, self.state = "", "text"
-                return False
+                if len(self.pending) < MAX_HEADER:
+                    return False
+                # Not a well-formed call: the opener was text; read on from just after it.
+                self._emit_text(OPEN, events)
+                self.state = "text"
+                return True
+            self.text.drop_whitespace()
             events.append(CallStart(self.calls, m.group(1)))
             self.pending = self.pending[m.end() :]
             self.scanner = JsonEndScanner()

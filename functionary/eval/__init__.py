@@ -1,0 +1,1 @@
+"""Function-calling evaluation against any OpenAI-compatible endpoint."""
