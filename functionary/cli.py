@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    # Idle OpenMP threads otherwise spin, and on small shared CPUs the spinning starves the
+    # HTTP thread and other processes (read when torch loads, so set before importing it).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     # Heavy imports after argument parsing, so --help is instant.

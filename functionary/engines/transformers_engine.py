@@ -25,9 +25,12 @@ from functionary.constraint import ConstraintSpec
 from functionary.engines.base import Engine, GenerationDelta, SamplingParams
 from functionary.engines.detokenizer import IncrementalDetokenizer
 from functionary.engines.grammar import GrammarCache
+from functionary.engines.kv_cache import PrefixCache, new_cache, supports_growing
 from functionary.engines.sampling import apply_penalties, sample
 
 log = logging.getLogger(__name__)
+
+PREFILL_BLOCK = 128  # prompt tokens per prefill pass (and the prefix cache's unit of reuse)
 
 
 @dataclass
@@ -56,6 +59,7 @@ class TransformersEngine(Engine):
         max_batch_size: int = 32,
         device: Optional[str] = None,
         threads: Optional[int] = None,
+        prefix_cache_tokens: int = 65536,
     ) -> None:
         if threads:
             torch.set_num_threads(threads)
@@ -72,6 +76,10 @@ class TransformersEngine(Engine):
         self.stop_token_ids = _stop_token_ids(self.tokenizer, self.model)
         self.grammars = GrammarCache(self.tokenizer, self.vocab_size, self.stop_token_ids)
         self.max_batch_size = max_batch_size
+        # Growing in-place layers and prefix reuse need plain full-attention layers.
+        growing = supports_growing(self.model)
+        self._make_cache = new_cache if growing else _dynamic_cache
+        self.prefix_cache = PrefixCache(prefix_cache_tokens, PREFILL_BLOCK) if growing and prefix_cache_tokens else None
         self._waiting: "queue.Queue[_Sequence]" = queue.Queue()
         self._by_id: dict[str, _Sequence] = {}
         self._thread: Optional[threading.Thread] = None
@@ -81,7 +89,10 @@ class TransformersEngine(Engine):
     # ------------------------------------------------------------------ public API
 
     def stats(self) -> dict:
-        return {"running": self._batch_rows, "waiting": self._waiting.qsize()}
+        out = {"running": self._batch_rows, "waiting": self._waiting.qsize()}
+        if self.prefix_cache is not None:
+            out.update(prefix_cache_hits=self.prefix_cache.hits, prefix_cache_tokens=self.prefix_cache.reused_tokens)
+        return out
 
     async def start(self) -> None:
         if self._thread is None:
@@ -140,7 +151,7 @@ class TransformersEngine(Engine):
     # ------------------------------------------------------------------ worker thread
 
     def _loop(self) -> None:
-        batch = _Batch(self.device)
+        batch = _Batch(self.device, self._make_cache)
         with torch.inference_mode():
             while self._running:
                 try:
@@ -164,11 +175,18 @@ class TransformersEngine(Engine):
                         if not row.finished:
                             row.finished = True
                             row.emit(GenerationDelta("", len(row.output_ids), f"error: {exc}"))
-                    batch = _Batch(self.device)
+                    batch = _Batch(self.device, self._make_cache)
 
     def _admit(self, seq: _Sequence, batch: "_Batch") -> None:
-        ids = torch.tensor([seq.prompt_ids], device=self.device)
-        out = self.model(input_ids=ids, past_key_values=DynamicCache(), use_cache=True, logits_to_keep=1)
+        shared, prefix = self.prefix_cache.lookup(seq.prompt_ids) if self.prefix_cache else (0, None)
+        cache = self._make_cache(prefix)
+        # Block-aligned chunks: a cached prefix then equals a fresh prefill bit for bit.
+        for start in range(shared, len(seq.prompt_ids), PREFILL_BLOCK):
+            ids = torch.tensor([seq.prompt_ids[start : start + PREFILL_BLOCK]], device=self.device)
+            out = self.model(input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=1)
+            cache = out.past_key_values
+        if self.prefix_cache is not None:
+            self.prefix_cache.store(seq.prompt_ids, out.past_key_values)
         token = self._choose(seq, out.logits[0, -1])
         if self._advance(seq, token):
             batch.add(seq, out.past_key_values, token)
@@ -238,8 +256,9 @@ class TransformersEngine(Engine):
 class _Batch:
     """Active rows sharing one left-padded KV cache."""
 
-    def __init__(self, device: torch.device) -> None:
+    def __init__(self, device: torch.device, make_cache) -> None:
         self.device = device
+        self.make_cache = make_cache
         self.rows: list[_Sequence] = []
         self.last_tokens: list[int] = []
         self.cache: Optional[DynamicCache] = None
@@ -257,7 +276,7 @@ class _Batch:
                 keys = torch.cat([_left_pad(old.keys, width), _left_pad(new.keys, width)])
                 values = torch.cat([_left_pad(old.values, width), _left_pad(new.values, width)])
                 layers.append((keys, values))
-            self.cache = DynamicCache(ddp_cache_data=layers)
+            self.cache = self.make_cache(layers)
             self.mask = torch.cat([_left_pad(self.mask, width, dim=1), _left_pad(row_mask, width, dim=1)])
         self.rows.append(seq)
         self.last_tokens.append(token)
@@ -279,7 +298,7 @@ class _Batch:
             (layer.keys.index_select(0, index)[:, :, first:], layer.values.index_select(0, index)[:, :, first:])
             for layer in self.cache.layers
         ]
-        self.cache = DynamicCache(ddp_cache_data=layers)
+        self.cache = self.make_cache(layers)
         self.mask = mask[:, first:]
 
     def step_inputs(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -288,6 +307,10 @@ class _Batch:
         positions = self.mask.sum(dim=1, keepdim=True) - 1
         input_ids = torch.tensor(self.last_tokens, device=self.device).unsqueeze(1)
         return input_ids, self.mask, positions
+
+
+def _dynamic_cache(layers=None) -> DynamicCache:
+    return DynamicCache(ddp_cache_data=layers) if layers else DynamicCache()
 
 
 def _left_pad(t: torch.Tensor, width: int, dim: int = 2) -> torch.Tensor:
