@@ -22,6 +22,7 @@ import xgrammar as xgr
 from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
 from functionary.constraint import ConstraintSpec
+from functionary.engines import cpu_attention
 from functionary.engines.base import Engine, GenerationDelta, SamplingParams
 from functionary.engines.detokenizer import IncrementalDetokenizer
 from functionary.engines.grammar import GrammarCache
@@ -68,7 +69,7 @@ class TransformersEngine(Engine):
         self.tokenizer = AutoTokenizer.from_pretrained(model_path)
         torch_dtype = _resolve_dtype(dtype, self.device)
         log.info("loading %s (%s) on %s", model_path, torch_dtype, self.device)
-        self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch_dtype).to(self.device).eval()
+        self.model = _load_model(model_path, torch_dtype, self.device)
         config = self.model.config
         limit = getattr(config, "max_position_embeddings", None) or 4096
         self.max_model_len = min(max_model_len or limit, limit)
@@ -307,6 +308,16 @@ class _Batch:
         positions = self.mask.sum(dim=1, keepdim=True) - 1
         input_ids = torch.tensor(self.last_tokens, device=self.device).unsqueeze(1)
         return input_ids, self.mask, positions
+
+
+def _load_model(path: str, dtype: torch.dtype, device: torch.device):
+    if device.type == "cpu":
+        try:
+            attn = cpu_attention.register()
+            return AutoModelForCausalLM.from_pretrained(path, dtype=dtype, attn_implementation=attn).eval()
+        except (ValueError, ImportError) as exc:  # a model that cannot use SDPA-style attention
+            log.info("stock attention for this model (%s)", exc)
+    return AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device).eval()
 
 
 def _dynamic_cache(layers=None) -> DynamicCache:
