@@ -41,7 +41,40 @@ def const(text: str) -> dict:
 
 
 def json_value(schema: dict | bool) -> dict:
-    return {"type": "json_schema", "json_schema": schema, "max_whitespace_cnt": JSON_MAX_WHITESPACE}
+    return {"type": "json_schema", "json_schema": bounded_numbers(schema), "max_whitespace_cnt": JSON_MAX_WHITESPACE}
+
+
+# Integers without bounds let small models write digits forever ("1000000000..."). For
+# generation only, they get JSON's safe-integer range, which every parser round-trips;
+# responses are still validated against the caller's schema unchanged. (Not applied to
+# `number`: xgrammar's bounded-number grammar drops exponents and caps decimals at 6.)
+SAFE_INTEGER = 2**53 - 1
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SUBSCHEMA_ONE = ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames")
+
+
+def bounded_numbers(schema):
+    if not isinstance(schema, dict):
+        return schema
+    out = dict(schema)
+    types = schema.get("type")
+    types = types if isinstance(types, list) else [types]
+    if "integer" in types:
+        if "minimum" not in schema and "exclusiveMinimum" not in schema:
+            out["minimum"] = -SAFE_INTEGER
+        if "maximum" not in schema and "exclusiveMaximum" not in schema:
+            out["maximum"] = SAFE_INTEGER
+    for key in _SUBSCHEMA_MAPS:
+        if isinstance(schema.get(key), dict):
+            out[key] = {name: bounded_numbers(sub) for name, sub in schema[key].items()}
+    for key in _SUBSCHEMA_LISTS:
+        if isinstance(schema.get(key), list):
+            out[key] = [bounded_numbers(sub) for sub in schema[key]]
+    for key in _SUBSCHEMA_ONE:
+        if key in schema:
+            out[key] = bounded_numbers(schema[key])
+    return out
 
 
 def any_text(excludes: list[str] | None = None) -> dict:

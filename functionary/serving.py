@@ -76,10 +76,11 @@ class StopMatcher:
         if not self.stops or self.hit:
             return "" if self.hit else text
         self.held += text
-        cut = min((i for i in (self.held.find(s) for s in self.stops) if i >= 0), default=-1)
-        if cut >= 0:
+        # The stop string completed first wins, as it would token by token.
+        ends = [(i + len(s), i) for s, i in ((s, self.held.find(s)) for s in self.stops) if i >= 0]
+        if ends:
             self.hit = True
-            out, self.held = self.held[:cut], ""
+            out, self.held = self.held[: min(ends)[1]], ""
             return out
         keep = max(partial_suffix(self.held, s) for s in self.stops)
         out = self.held[: len(self.held) - keep]
@@ -194,6 +195,10 @@ class ChatService:
         calls: list[DeltaToolCall] = []
         for ev in events:
             if isinstance(ev, TextDelta):
+                if _calls_only(tools):
+                    # The constraint allows no text here: what a parser flushes is the start of a
+                    # call opener cut off by max_tokens (e.g. "<tool"), never content.
+                    continue
                 text = stop.feed(ev.text)
                 if text:
                     state.content += text
@@ -239,7 +244,7 @@ class ChatService:
                 if problem is not None:
                     raise GenerationFailed(problem, code="invalid_generated_content")
             message = ResponseMessage(
-                content=st.content if (st.content or not calls) else None,
+                content=st.content if (st.content or not (calls or _calls_only(p.tools))) else None,
                 tool_calls=[ResponseToolCall(id=c.id, function=ResponseFunctionCall(name=c.name, arguments=c.arguments))
                             for c in calls] or None,
             )
@@ -279,6 +284,11 @@ class ChatService:
         options = p.request.stream_options
         if options is not None and options.include_usage:
             yield chunk([], usage=self._usage(p, list(states.values())))
+
+
+def _calls_only(tools: ToolRequest) -> bool:
+    """tool_choice 'required' or a named function: the reply is calls and nothing else."""
+    return tools.mode in ("required", "named")
 
 
 def call_as_parsed(call: _CallState) -> ParsedCall:

@@ -12,6 +12,7 @@ from jsonschema.validators import validator_for
 from functionary.errors import BadRequest
 from functionary.formats.base import Function, ParsedCall, ToolRequest
 from functionary.openai_types import ChatCompletionRequest, NamedToolChoice
+from functionary.schema import SchemaError, inline_refs
 
 EMPTY_PARAMETERS = {"type": "object", "properties": {}}
 
@@ -28,6 +29,10 @@ def check_schema(schema: object, param: str) -> None:
             param=param,
             code="invalid_schema",
         ) from None
+    try:
+        inline_refs(schema)  # prompts and grammars need every $ref resolved locally
+    except SchemaError as exc:
+        raise BadRequest(f"'{param}' is not a usable JSON Schema: {exc}", param=param, code="invalid_schema") from None
 
 
 def tool_request(req: ChatCompletionRequest) -> ToolRequest:

@@ -136,7 +136,9 @@ def same_calls(parsed: list[ParsedCall], expected: list[ParsedCall]) -> bool:
 TEXT_CHARS = st.characters(blacklist_categories=("Cs",))
 json_text = st.text(TEXT_CHARS, max_size=12)
 json_int = st.integers(min_value=-(10**12), max_value=10**12)
-json_number = st.one_of(json_int, st.floats(allow_nan=False, allow_infinity=False, width=32))
+# Unbounded numbers are generated within the safe-integer range (see constraint.bounded_numbers).
+json_number = st.one_of(json_int, st.floats(min_value=-(2.0**40), max_value=2.0**40, allow_nan=False,
+                                            allow_infinity=False, width=32))
 
 
 def _object(props: dict, required: list[str], draw_value) -> st.SearchStrategy:

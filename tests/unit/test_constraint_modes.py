@@ -238,3 +238,16 @@ def test_recipient_text_ending_in_gt_before_a_call(text, content):
     parsed = parse(fmt, req, text)
     assert parsed.content == content and same_calls(parsed.calls, [ADD_1_2])
     assert not accepts(fmt, req, '>>>all\nok>>>>>>add\n{"a": 1, "b": 2}')  # text never holds ">>>"
+
+
+def test_unbounded_integers_are_capped_for_generation():
+    """Small models write digits forever; generation keeps integers in the safe-integer range."""
+    from functionary.constraint import SAFE_INTEGER, bounded_numbers
+
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}, "xs": {"type": "array", "items": {"type": "number"}},
+                                               "m": {"type": "integer", "maximum": 5}}, "required": ["n"]}
+    bounded = bounded_numbers(schema)
+    assert bounded["properties"]["n"] == {"type": "integer", "minimum": -SAFE_INTEGER, "maximum": SAFE_INTEGER}
+    assert bounded["properties"]["xs"]["items"] == {"type": "number"}  # decimals stay unrestricted
+    assert bounded["properties"]["m"] == {"type": "integer", "maximum": 5, "minimum": -SAFE_INTEGER}
+    assert schema["properties"]["n"] == {"type": "integer"}  # the caller's schema is untouched

@@ -304,13 +304,15 @@ def run_stops(stops, chunks):
 
 
 def reference(stops, text):
-    hits = [i for i in (text.find(s) for s in stops) if i >= 0]
-    return (text[: min(hits)], True) if hits else (text, False)
+    """Generation stops at the stop string that is complete first (earliest end)."""
+    hits = [(i + len(s), i) for s, i in ((s, text.find(s)) for s in stops) if i >= 0]
+    return (text[: min(hits)[1]], True) if hits else (text, False)
 
 
 def test_stop_cuts_at_the_first_stop_string():
     assert run_stops(["STOP"], ["hello STOP world"]) == ("hello ", True)
     assert run_stops(["b", "cd"], ["a cd b"]) == ("a ", True)  # the earliest, not the first listed
+    assert run_stops([" ", "< <"], ["< <"]) == ("<", True)  # the one completed first wins
 
 
 def test_stop_holds_back_partial_prefixes():
