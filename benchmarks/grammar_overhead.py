@@ -45,7 +45,9 @@ def mask_cost(grammars: GrammarCache, spec, token_ids: list[int], vocab: int) ->
 
 
 def main() -> None:
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
+
+    from functionary.engines.transformers_engine import load_model
 
     path = ensure_bundled_model()
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -81,7 +83,7 @@ def main() -> None:
               f"{costs[int(len(costs) * 0.99)] * 1e3:.3f} | {costs[-1] * 1e3:.3f} |")
 
     # One unconstrained decode step at the drone prompt's length, for scale.
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16).eval()
+    model = load_model(str(path), torch.bfloat16, torch.device("cpu"))
     tools = tool_request(ChatCompletionRequest(messages=messages, tools=data["tools"], tool_choice="required"))
     prompt = tokenizer.encode(fmt.render_prompt(ChatCompletionRequest(messages=messages).messages, tools),
                               add_special_tokens=False)

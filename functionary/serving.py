@@ -235,7 +235,12 @@ class ChatService:
     # ------------------------------------------------------------------ whole responses
 
     async def complete(self, p: Prepared) -> ChatCompletion:
-        states = await asyncio.gather(*[self._drain(p, i) for i in range(p.request.n)])
+        tasks = [asyncio.ensure_future(self._drain(p, i)) for i in range(p.request.n)]
+        try:
+            states = await asyncio.gather(*tasks)
+        finally:  # one choice failed or the client left: stop the others too
+            for t in tasks:
+                t.cancel()
         choices = []
         for i, st in enumerate(states):
             calls = [c for c in st.calls if c.complete]  # a call cut off by length is not returned

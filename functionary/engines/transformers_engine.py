@@ -69,7 +69,7 @@ class TransformersEngine(Engine):
         self.tokenizer = AutoTokenizer.from_pretrained(model_path)
         torch_dtype = _resolve_dtype(dtype, self.device)
         log.info("loading %s (%s) on %s", model_path, torch_dtype, self.device)
-        self.model = _load_model(model_path, torch_dtype, self.device)
+        self.model = load_model(model_path, torch_dtype, self.device)
         config = self.model.config
         limit = getattr(config, "max_position_embeddings", None) or 4096
         self.max_model_len = min(max_model_len or limit, limit)
@@ -310,7 +310,7 @@ class _Batch:
         return input_ids, self.mask, positions
 
 
-def _load_model(path: str, dtype: torch.dtype, device: torch.device):
+def load_model(path: str, dtype: torch.dtype, device: torch.device):
     if device.type == "cpu":
         try:
             attn = cpu_attention.register()
