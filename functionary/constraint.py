@@ -93,14 +93,18 @@ def one_of(*elements: dict) -> dict:
     return elements[0] if len(elements) == 1 else {"type": "or", "elements": list(elements)}
 
 
-def triggered_tags(triggers: list[str], tags: list[dict], *, at_least_one: bool, stop_after_first: bool) -> dict:
-    return {
+def triggered_tags(triggers: list[str], tags: list[dict], *, at_least_one: bool, stop_after_first: bool,
+                   excludes: list[str] | None = None) -> dict:
+    out = {
         "type": "triggered_tags",
         "triggers": triggers,
         "tags": tags,
         "at_least_one": at_least_one,
         "stop_after_first": stop_after_first,
     }
+    if excludes:  # strings the free text between tags may not contain (e.g. end-of-turn markers)
+        out["excludes"] = excludes
+    return out
 
 
 def tags_with_separator(tags: list[dict], separator: str, *, at_least_one: bool, stop_after_first: bool) -> dict:
@@ -111,3 +115,15 @@ def tags_with_separator(tags: list[dict], separator: str, *, at_least_one: bool,
         "at_least_one": at_least_one,
         "stop_after_first": stop_after_first,
     }
+
+
+def optional(content: dict) -> dict:
+    return {"type": "optional", "content": content}
+
+
+def star(content: dict) -> dict:
+    return {"type": "star", "content": content}
+
+
+def plus(content: dict) -> dict:
+    return {"type": "plus", "content": content}

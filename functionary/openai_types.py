@@ -99,8 +99,16 @@ class FunctionDefinition(_Lenient):
 
 
 class Tool(_Lenient):
-    type: Literal["function"] = "function"
-    function: FunctionDefinition
+    # "code_interpreter" (no function body) is the code tool Functionary models know; it
+    # becomes the function `python` with arguments {"code": ...} (formats/code_tool.py).
+    type: Literal["function", "code_interpreter"] = "function"
+    function: Optional[FunctionDefinition] = None
+
+    @model_validator(mode="after")
+    def _function_present(self) -> "Tool":
+        if self.type == "function" and self.function is None:
+            raise ValueError("tools of type 'function' need a 'function' object")
+        return self
 
 
 class NamedFunction(_Lenient):

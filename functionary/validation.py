@@ -11,6 +11,7 @@ from jsonschema.validators import validator_for
 
 from functionary.errors import BadRequest
 from functionary.formats.base import Function, ParsedCall, ToolRequest
+from functionary.formats.code_tool import CODE_TOOL
 from functionary.openai_types import ChatCompletionRequest, NamedToolChoice
 from functionary.schema import SchemaError, inline_refs
 
@@ -42,6 +43,13 @@ def tool_request(req: ChatCompletionRequest) -> ToolRequest:
     functions: list[Function] = []
     seen: set[str] = set()
     for i, tool in enumerate(tools):
+        if tool.type == "code_interpreter":
+            if CODE_TOOL.name in seen:
+                raise BadRequest(f"tool name {CODE_TOOL.name!r} is used more than once (the code_interpreter tool "
+                                 f"is the function {CODE_TOOL.name!r})", param=f"{key}[{i}]")
+            seen.add(CODE_TOOL.name)
+            functions.append(CODE_TOOL)
+            continue
         fn = tool.function
         param = f"{key}[{i}].function.parameters" if key == "tools" else f"functions[{i}].parameters"
         params = fn.parameters if fn.parameters is not None else EMPTY_PARAMETERS
@@ -50,7 +58,10 @@ def tool_request(req: ChatCompletionRequest) -> ToolRequest:
             raise BadRequest(f"'{param}' must describe an object (type: object)", param=param, code="invalid_schema")
         params = {"type": "object", **params}
         if fn.name in seen:
-            raise BadRequest(f"tool name {fn.name!r} is used more than once", param=f"{key}[{i}].function.name")
+            raise BadRequest(f"tool name {fn.name!r} is used more than once"
+                             + (" (the code_interpreter tool is the function 'python')"
+                                if CODE_TOOL in functions and fn.name == CODE_TOOL.name else ""),
+                             param=f"{key}[{i}].function.name")
         seen.add(fn.name)
         functions.append(Function(fn.name, fn.description or "", params))
 

@@ -19,6 +19,9 @@ class Function:
     name: str
     description: str = ""
     parameters: dict = field(default_factory=lambda: {"type": "object", "properties": {}})
+    # A code_interpreter tool: formats with a native code channel let the model write raw
+    # code; the API shows the call as arguments {"code": "..."} (see formats/code_tool.py).
+    code: bool = False
 
     def as_openai_tool(self) -> dict:
         return {

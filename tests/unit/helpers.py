@@ -13,7 +13,8 @@ from functionary.formats import FORMATS
 from functionary.formats.base import Event, Function, ParsedCall, ParsedMessage, StreamParser, ToolRequest, collect
 
 VOCAB_SIZE = 49152
-FORMAT_NAMES = sorted(FORMATS)
+# The plain formats (for templates without tools); native formats have tests in tests/unit/formats/.
+FORMAT_NAMES = sorted(n for n in FORMATS if n.startswith("plain-"))
 
 # -- the toolset --
 
