@@ -40,13 +40,27 @@ CHAT_PROMPTS = [
 ]
 
 
-def _valid_calls(calls: dict[int, dict], tools: list[dict]) -> bool:
+def _parses(text: str) -> bool:
+    try:
+        json.loads(text)
+        return True
+    except json.JSONDecodeError:
+        return False
+
+
+def _valid_calls(calls: dict[int, dict], tools: list[dict], cut: bool) -> bool:
+    """Every call names a tool and its arguments validate. When the answer was cut by
+    max_tokens (finish_reason "length"), the last streamed call may be unfinished, as with
+    any OpenAI-compatible server; only the calls before it are judged then."""
     import jsonschema
 
     schemas = {t["function"]["name"]: t["function"]["parameters"] for t in tools}
-    if not calls:
+    judged = [calls[i] for i in sorted(calls)]
+    if cut and judged and not _parses(judged[-1]["arguments"]):
+        judged = judged[:-1]  # the call max_tokens interrupted
+    if not judged:
         return False
-    for call in calls.values():
+    for call in judged:
         if call["name"] not in schemas:
             return False
         try:
@@ -62,6 +76,7 @@ async def one_request(client, model: str, messages, tools, max_tokens: int) -> d
     first = None
     tokens = 0
     calls: dict[int, dict] = {}
+    finish = None
     stream = await client.chat.completions.create(
         model=model, messages=messages, max_tokens=max_tokens, temperature=0, stream=True,
         stream_options={"include_usage": True}, **extra,
@@ -70,6 +85,7 @@ async def one_request(client, model: str, messages, tools, max_tokens: int) -> d
         if chunk.usage is not None:
             tokens = chunk.usage.completion_tokens
         for choice in chunk.choices:
+            finish = choice.finish_reason or finish
             delta = choice.delta
             if first is None and (delta.content or delta.tool_calls):
                 first = time.perf_counter() - started
@@ -79,7 +95,7 @@ async def one_request(client, model: str, messages, tools, max_tokens: int) -> d
                 entry["arguments"] += tc.function.arguments or ""
     elapsed = time.perf_counter() - started
     return {"tokens": tokens, "seconds": elapsed, "ttft": first or elapsed,
-            "valid": _valid_calls(calls, tools) if tools else None}
+            "valid": _valid_calls(calls, tools, finish == "length") if tools else None}
 
 
 async def run_level(client, model, workload, concurrency: int, requests: int, max_tokens: int) -> dict:
