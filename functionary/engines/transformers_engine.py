@@ -13,7 +13,6 @@ import asyncio
 import logging
 import queue
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import AsyncIterator, Optional
 

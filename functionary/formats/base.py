@@ -6,12 +6,21 @@ constraint accepts parses, and that every rendered assistant turn is accepted.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Literal, Optional, Union
 
 from functionary.constraint import ConstraintSpec
 from functionary.openai_types import ChatMessage
+
+
+def normalize_arguments(arguments: str) -> str:
+    """Arguments as the constraint would have the model write them (`{"a": 1, "b": 2}`)."""
+    try:
+        return json.dumps(json.loads(arguments), ensure_ascii=False)
+    except (json.JSONDecodeError, TypeError):
+        return arguments if arguments.strip() else "{}"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from functionary.formats.base import ArgsDelta, CallEnd, CallStart, Event, Parse
 from functionary.formats.code_tool import CODE_TOOL_NAME, code_of
 from functionary.formats.json_scan import JsonEndScanner
 from functionary.formats.llama3_markup import END_OF_MESSAGE, END_OF_TURN, HEADER_TOKENS, PYTHON_TAG
-from functionary.formats.plain import normalize_arguments
+from functionary.formats.base import normalize_arguments
 from functionary.formats.text_scan import TextReleaser, partial_suffix
 
 OPEN = "<function="

@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from functionary.formats.base import ParsedCall
+from functionary.formats.base import ParsedCall, normalize_arguments
 from functionary.formats.code_tool import CODE_TOOL_NAME, history_arguments
-from functionary.formats.plain import normalize_arguments
 from functionary.openai_types import ChatMessage
 
 

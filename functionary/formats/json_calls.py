@@ -20,7 +20,7 @@ from functionary import constraint as C
 from functionary.constraint import ConstraintSpec
 from functionary.formats.base import ArgsDelta, CallEnd, CallStart, Event, ParsedCall, StreamParser, TextDelta, ToolRequest
 from functionary.formats.json_scan import JsonEndScanner
-from functionary.formats.plain import normalize_arguments
+from functionary.formats.base import normalize_arguments
 from functionary.formats.text_scan import TextReleaser, partial_suffix
 
 MAX_HEADER = 256  # longer than this without matching: not a call after all

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from abc import abstractmethod
 
+from functionary.formats import history
 from functionary.formats.base import ParsedCall, ToolFormat, ToolRequest
 from functionary.openai_types import ChatMessage
 from functionary.prompts import prompt
@@ -22,14 +23,6 @@ CHATML_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
-
-
-def normalize_arguments(arguments: str) -> str:
-    """Arguments as the constraint would have the model write them (`{"a": 1, "b": 2}`)."""
-    try:
-        return json.dumps(json.loads(arguments), ensure_ascii=False)
-    except (json.JSONDecodeError, TypeError):
-        return arguments if arguments.strip() else "{}"
 
 
 class PlainTemplateFormat(ToolFormat):
@@ -57,21 +50,13 @@ class PlainTemplateFormat(ToolFormat):
     def conversation(self, messages: list[ChatMessage], request: ToolRequest) -> list[dict]:
         """Messages as plain {role, content} turns for the model's own template."""
         turns: list[dict] = []
-        call_names: dict[str, str] = {}
-        for m in _tool_results_in_call_order(messages):
-            if m.role in ("system", "developer"):
-                turns.append({"role": "system", "content": m.text()})
-            elif m.role == "user":
-                turns.append({"role": "user", "content": m.text()})
-            elif m.role == "assistant":
-                calls = _assistant_calls(m)
-                for tc in m.tool_calls or []:
-                    if tc.id:
-                        call_names[tc.id] = tc.function.name
-                turns.append({"role": "assistant", "content": self.render_assistant(m.text(), calls)})
-            else:  # tool or legacy function result
-                name = m.name or call_names.get(m.tool_call_id or "", "")
-                turns.append({"role": "user", "content": self.render_tool_result(name, m.text())})
+        for t in history.conversation(messages):
+            if t.role == "assistant":
+                turns.append({"role": "assistant", "content": self.render_assistant(t.content, t.calls)})
+            elif t.role == "tool":
+                turns.append({"role": "user", "content": self.render_tool_result(t.name, t.content)})
+            else:
+                turns.append({"role": t.role, "content": t.content})
         extra = self.system_text(request)
         if extra:
             if turns and turns[0]["role"] == "system":
@@ -86,36 +71,6 @@ class PlainTemplateFormat(ToolFormat):
         return self.tokenizer.apply_chat_template(
             turns, tokenize=False, add_generation_prompt=True, chat_template=template
         )
-
-
-def _assistant_calls(m: ChatMessage) -> list[ParsedCall]:
-    calls = [ParsedCall(tc.function.name, normalize_arguments(tc.function.arguments)) for tc in m.tool_calls or []]
-    if m.function_call is not None:
-        calls.append(ParsedCall(m.function_call.name, normalize_arguments(m.function_call.arguments)))
-    return calls
-
-
-def _tool_results_in_call_order(messages: list[ChatMessage]) -> list[ChatMessage]:
-    """Consecutive tool results sorted by the position of their call in the assistant turn."""
-    out: list[ChatMessage] = []
-    order: dict[str, int] = {}
-    run: list[ChatMessage] = []
-
-    def flush():
-        run.sort(key=lambda r: order.get(r.tool_call_id or "", len(order)))
-        out.extend(run)
-        run.clear()
-
-    for m in messages:
-        if m.role in ("tool", "function"):
-            run.append(m)
-            continue
-        flush()
-        if m.role == "assistant":
-            order = {tc.id: i for i, tc in enumerate(m.tool_calls or []) if tc.id}
-        out.append(m)
-    flush()
-    return out
 
 
 def _merge_same_role(turns: list[dict]) -> list[dict]:

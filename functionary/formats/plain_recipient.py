@@ -26,7 +26,8 @@ from functionary.formats.base import (
     ToolRequest,
 )
 from functionary.formats.json_scan import JsonEndScanner
-from functionary.formats.plain import PlainTemplateFormat, normalize_arguments
+from functionary.formats.base import normalize_arguments
+from functionary.formats.plain import PlainTemplateFormat
 from functionary.formats.text_scan import TextReleaser, partial_suffix
 
 MARK = ">>>"

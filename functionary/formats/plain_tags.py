@@ -18,14 +18,14 @@ from functionary.formats.base import (
     CallEnd,
     CallStart,
     Event,
-    Function,
     ParsedCall,
     StreamParser,
     TextDelta,
     ToolRequest,
 )
 from functionary.formats.json_scan import JsonEndScanner
-from functionary.formats.plain import PlainTemplateFormat, normalize_arguments
+from functionary.formats.base import normalize_arguments
+from functionary.formats.plain import PlainTemplateFormat
 from functionary.formats.text_scan import TextReleaser, partial_suffix
 
 OPEN = "<tool_call>"

@@ -32,7 +32,7 @@ from functionary.formats.base import (
 )
 from functionary.formats.code_tool import CODE_TOOL_NAME, code_of
 from functionary.formats.json_scan import JsonEndScanner
-from functionary.formats.plain import normalize_arguments
+from functionary.formats.base import normalize_arguments
 from functionary.formats.text_scan import TextReleaser, partial_suffix
 
 TEXT_RECIPIENT = "all"

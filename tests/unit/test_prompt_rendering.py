@@ -8,7 +8,8 @@ import json
 import pytest
 
 from functionary.formats.base import ParsedCall
-from functionary.formats.plain import CHATML_TEMPLATE, normalize_arguments
+from functionary.formats.base import normalize_arguments
+from functionary.formats.plain import CHATML_TEMPLATE
 from functionary.openai_types import ChatMessage
 
 from .helpers import ADD, WEATHER, request
