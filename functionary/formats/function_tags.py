@@ -14,9 +14,10 @@ from typing import Optional
 
 from functionary import constraint as C
 from functionary.constraint import ConstraintSpec
-from functionary.formats.base import ArgsDelta, CallEnd, CallStart, Event, ParsedCall, StreamParser, TextDelta, ToolRequest
+from functionary.formats.base import ArgsDelta, CallEnd, CallStart, Event, ParsedCall, ToolRequest
 from functionary.formats.code_tool import CODE_TOOL_NAME, code_of
 from functionary.formats.json_scan import JsonEndScanner
+from functionary.formats.step_parser import StepParser
 from functionary.formats.llama3_markup import END_OF_MESSAGE, END_OF_TURN, HEADER_TOKENS, PYTHON_TAG
 from functionary.formats.base import normalize_arguments
 from functionary.formats.text_scan import TextReleaser, partial_suffix
@@ -73,7 +74,7 @@ def constraint(request: ToolRequest) -> ConstraintSpec:
     return ConstraintSpec.structural_tag(C.sequence(body, end))
 
 
-class FunctionTagParser(StreamParser):
+class FunctionTagParser(StepParser):
     def __init__(self, request: ToolRequest) -> None:
         self.calls_enabled = request.calls_allowed
         self.code_enabled = request.calls_allowed and any(f.code for f in request.allowed_functions())
@@ -88,13 +89,6 @@ class FunctionTagParser(StreamParser):
         if self.state == "code":
             return list(ENDS)
         return ([OPEN] if self.calls_enabled else []) + ([PYTHON_TAG] if self.code_enabled else []) + list(ENDS)
-
-    def feed(self, chunk: str) -> list[Event]:
-        self.pending += chunk
-        events: list[Event] = []
-        while self._step(events):
-            pass
-        return events
 
     def _step(self, events: list[Event]) -> bool:
         """Advance the state machine once; True when it may advance again."""
@@ -140,13 +134,7 @@ class FunctionTagParser(StreamParser):
             self.state = "args"
             return True
         if self.state == "args":
-            if not self.scanner.started:  # whitespace before the value is not part of it
-                self.pending = self.pending.lstrip()
-            n = self.scanner.feed(self.pending)
-            if n:
-                events.append(ArgsDelta(self.calls, self.pending[:n]))
-            self.pending = self.pending[n:]
-            if not self.scanner.done:
+            if not self._scan_args(events):
                 return False
             self.state = "trailer"
             return True
@@ -165,9 +153,7 @@ class FunctionTagParser(StreamParser):
         if self.state == "code":  # raw code goes out JSON-escaped, inside {"code": "..."}
             events.append(ArgsDelta(self.calls, json.dumps(text, ensure_ascii=False)[1:-1]))
             return
-        out = self.text.release(text)
-        if out:
-            events.append(TextDelta(out))
+        self._emit_text(text, events)
 
     def _close_code(self, events: list[Event]) -> None:
         events.append(ArgsDelta(self.calls, '"}'))

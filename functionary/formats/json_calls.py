@@ -18,8 +18,9 @@ from typing import Optional
 
 from functionary import constraint as C
 from functionary.constraint import ConstraintSpec
-from functionary.formats.base import ArgsDelta, CallEnd, CallStart, Event, ParsedCall, StreamParser, TextDelta, ToolRequest
+from functionary.formats.base import CallEnd, CallStart, Event, ParsedCall, ToolRequest
 from functionary.formats.json_scan import JsonEndScanner
+from functionary.formats.step_parser import StepParser
 from functionary.formats.base import normalize_arguments
 from functionary.formats.text_scan import TextReleaser, partial_suffix
 
@@ -106,7 +107,7 @@ class JsonCallSyntax:
         return ConstraintSpec.structural_tag(C.sequence(first, *after))
 
 
-class JsonCallsParser(StreamParser):
+class JsonCallsParser(StepParser):
     def __init__(self, syntax: JsonCallSyntax, request: ToolRequest) -> None:
         self.syntax = syntax
         self.calls_enabled = request.calls_allowed
@@ -118,13 +119,6 @@ class JsonCallsParser(StreamParser):
         self.text = TextReleaser()
         self.calls = 0
         self.scanner: Optional[JsonEndScanner] = None
-
-    def feed(self, chunk: str) -> list[Event]:
-        self.pending += chunk
-        events: list[Event] = []
-        while self._step(events):
-            pass
-        return events
 
     def _step(self, events: list[Event]) -> bool:
         """Advance the state machine once; True when it may advance again."""
@@ -169,13 +163,7 @@ class JsonCallsParser(StreamParser):
             self.state = "args"
             return True
         if self.state == "args":
-            if not self.scanner.started:  # whitespace before the value is not part of it
-                self.pending = self.pending.lstrip()
-            n = self.scanner.feed(self.pending)
-            if n:
-                events.append(ArgsDelta(self.calls, self.pending[:n]))
-            self.pending = self.pending[n:]
-            if not self.scanner.done:
+            if not self._scan_args(events):
                 return False
             self.state = "trailer"
             return True
@@ -217,10 +205,6 @@ class JsonCallsParser(StreamParser):
         self.state = "text"
         return True
 
-    def _emit_text(self, text: str, events: list[Event]) -> None:
-        out = self.text.release(text)
-        if out:
-            events.append(TextDelta(out))
 
     def finish(self) -> list[Event]:
         events: list[Event] = []

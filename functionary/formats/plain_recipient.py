@@ -16,16 +16,15 @@ from typing import Optional
 from functionary import constraint as C
 from functionary.constraint import ConstraintSpec
 from functionary.formats.base import (
-    ArgsDelta,
     CallEnd,
     CallStart,
     Event,
     ParsedCall,
     StreamParser,
-    TextDelta,
     ToolRequest,
 )
 from functionary.formats.json_scan import JsonEndScanner
+from functionary.formats.step_parser import StepParser
 from functionary.formats.base import normalize_arguments
 from functionary.formats.plain import PlainTemplateFormat
 from functionary.formats.text_scan import TextReleaser, partial_suffix
@@ -75,7 +74,7 @@ class PlainRecipientFormat(PlainTemplateFormat):
         return RecipientParser(calls_enabled=request.calls_allowed)
 
 
-class RecipientParser(StreamParser):
+class RecipientParser(StepParser):
     def __init__(self, calls_enabled: bool = True) -> None:
         self.calls_enabled = calls_enabled
         self.state = "start"
@@ -83,13 +82,6 @@ class RecipientParser(StreamParser):
         self.text = TextReleaser()
         self.calls = 0
         self.scanner: Optional[JsonEndScanner] = None
-
-    def feed(self, chunk: str) -> list[Event]:
-        self.pending += chunk
-        events: list[Event] = []
-        while self._step(events):
-            pass
-        return events
 
     def _step(self, events: list[Event]) -> bool:
         if self.state in ("start", "between"):
@@ -138,23 +130,13 @@ class RecipientParser(StreamParser):
             self.state = "recipient"
             return True
         # args
-        if not self.scanner.started:  # whitespace before the value is not part of it
-            self.pending = self.pending.lstrip()
-        n = self.scanner.feed(self.pending)
-        if n:
-            events.append(ArgsDelta(self.calls, self.pending[:n]))
-        self.pending = self.pending[n:]
-        if not self.scanner.done:
+        if not self._scan_args(events):
             return False
         events.append(CallEnd(self.calls))
         self.calls += 1
         self.state = "between"
         return True
 
-    def _emit_text(self, text: str, events: list[Event]) -> None:
-        out = self.text.release(text)
-        if out:
-            events.append(TextDelta(out))
 
     def finish(self) -> list[Event]:
         events: list[Event] = []

@@ -14,16 +14,15 @@ from typing import Optional
 from functionary import constraint as C
 from functionary.constraint import ConstraintSpec
 from functionary.formats.base import (
-    ArgsDelta,
     CallEnd,
     CallStart,
     Event,
     ParsedCall,
     StreamParser,
-    TextDelta,
     ToolRequest,
 )
 from functionary.formats.json_scan import JsonEndScanner
+from functionary.formats.step_parser import StepParser
 from functionary.formats.base import normalize_arguments
 from functionary.formats.plain import PlainTemplateFormat
 from functionary.formats.text_scan import TextReleaser, partial_suffix
@@ -71,7 +70,7 @@ class PlainTagsFormat(PlainTemplateFormat):
         return TagsParser(calls_enabled=request.calls_allowed)
 
 
-class TagsParser(StreamParser):
+class TagsParser(StepParser):
     def __init__(self, calls_enabled: bool = True) -> None:
         self.calls_enabled = calls_enabled
         self.state = "text"
@@ -79,13 +78,6 @@ class TagsParser(StreamParser):
         self.text = TextReleaser()
         self.calls = 0
         self.scanner: Optional[JsonEndScanner] = None
-
-    def feed(self, chunk: str) -> list[Event]:
-        self.pending += chunk
-        events: list[Event] = []
-        while self._step(events):
-            pass
-        return events
 
     def _step(self, events: list[Event]) -> bool:
         """Advance the state machine once; True when it may advance again."""
@@ -117,13 +109,7 @@ class TagsParser(StreamParser):
             self.state = "args"
             return True
         if self.state == "args":
-            if not self.scanner.started:  # whitespace before the value is not part of it
-                self.pending = self.pending.lstrip()
-            n = self.scanner.feed(self.pending)
-            if n:
-                events.append(ArgsDelta(self.calls, self.pending[:n]))
-            self.pending = self.pending[n:]
-            if not self.scanner.done:
+            if not self._scan_args(events):
                 return False
             self.state = "trailer"
             return True
@@ -137,10 +123,6 @@ class TagsParser(StreamParser):
         self.state = "text"
         return True
 
-    def _emit_text(self, text: str, events: list[Event]) -> None:
-        out = self.text.release(text)
-        if out:
-            events.append(TextDelta(out))
 
     def finish(self) -> list[Event]:
         events: list[Event] = []

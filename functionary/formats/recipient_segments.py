@@ -26,12 +26,12 @@ from functionary.formats.base import (
     Event,
     Function,
     ParsedCall,
-    StreamParser,
     TextDelta,
     ToolRequest,
 )
 from functionary.formats.code_tool import CODE_TOOL_NAME, code_of
 from functionary.formats.json_scan import JsonEndScanner
+from functionary.formats.step_parser import StepParser
 from functionary.formats.base import normalize_arguments
 from functionary.formats.text_scan import TextReleaser, partial_suffix
 
@@ -108,7 +108,7 @@ class RecipientSyntax:
         return C.json_value(f.parameters)
 
 
-class RecipientParser(StreamParser):
+class RecipientParser(StepParser):
     def __init__(self, syntax: RecipientSyntax, request: ToolRequest) -> None:
         self.syntax = syntax
         self.calls_enabled = request.calls_allowed
@@ -123,13 +123,6 @@ class RecipientParser(StreamParser):
         # character: in a run, the marker is taken to be the last len(mark) characters
         # (`render` never writes such runs; this keeps odd model output readable).
         self.run_char = syntax.mark[0] if len(set(syntax.mark)) == 1 else None
-
-    def feed(self, chunk: str) -> list[Event]:
-        self.pending += chunk
-        events: list[Event] = []
-        while self._step(events):
-            pass
-        return events
 
     def _step(self, events: list[Event]) -> bool:
         """Advance the state machine once; True when it may advance again."""
@@ -176,13 +169,7 @@ class RecipientParser(StreamParser):
         if self.state in ("text", "code"):
             return self._scan_free_text(events)
         # args
-        if not self.scanner.started:  # whitespace before the value is not part of it
-            self.pending = self.pending.lstrip()
-        n = self.scanner.feed(self.pending)
-        if n:
-            events.append(ArgsDelta(self.calls, self.pending[:n]))
-        self.pending = self.pending[n:]
-        if not self.scanner.done:
+        if not self._scan_args(events):
             return False
         self._end_call(events)
         self.state = "between"
@@ -233,10 +220,6 @@ class RecipientParser(StreamParser):
             if out:
                 events.append(TextDelta(out))
 
-    def _emit_text(self, text: str, events: list[Event]) -> None:
-        out = self.text.release(text)
-        if out:
-            events.append(TextDelta(out))
 
     def _close_code(self, events: list[Event]) -> None:
         events.append(ArgsDelta(self.calls, '"}'))
