@@ -9,17 +9,20 @@ the turn, so it comes last. Used by Functionary v3.1 (`v3-llama3.1`).
 
 from __future__ import annotations
 
-import json
 from typing import Optional
 
 from functionary import constraint as C
 from functionary.constraint import ConstraintSpec
-from functionary.formats.base import ArgsDelta, CallEnd, CallStart, Event, ParsedCall, ToolRequest
+from functionary.formats.base import Event, ParsedCall, ToolRequest, normalize_arguments
 from functionary.formats.code_tool import CODE_TOOL_NAME, code_of
 from functionary.formats.json_scan import JsonEndScanner
+from functionary.formats.llama3_markup import (
+    END_OF_MESSAGE,
+    END_OF_TURN,
+    HEADER_TOKENS,
+    PYTHON_TAG,
+)
 from functionary.formats.step_parser import StepParser
-from functionary.formats.llama3_markup import END_OF_MESSAGE, END_OF_TURN, HEADER_TOKENS, PYTHON_TAG
-from functionary.formats.base import normalize_arguments
 from functionary.formats.text_scan import TextReleaser, partial_suffix
 
 OPEN = "<function="
@@ -111,9 +114,7 @@ class FunctionTagParser(StepParser):
             elif marker == OPEN:
                 self.state = "name"
             elif marker == PYTHON_TAG:
-                self.text.drop_whitespace()
-                events.append(CallStart(self.calls, CODE_TOOL_NAME))
-                events.append(ArgsDelta(self.calls, '{"code": "'))
+                self._open_code(CODE_TOOL_NAME, events)
                 self.state = "code"
             else:
                 self.state = "done"
@@ -127,10 +128,8 @@ class FunctionTagParser(StepParser):
                 self._release(OPEN, events)  # not a call: the opener was text
                 self.state = "text"
                 return True
-            self.text.drop_whitespace()
-            events.append(CallStart(self.calls, self.pending[:at]))
+            self._start_call(self.pending[:at], events)
             self.pending = self.pending[at + 1:]
-            self.scanner = JsonEndScanner()
             self.state = "args"
             return True
         if self.state == "args":
@@ -151,17 +150,10 @@ class FunctionTagParser(StepParser):
         if not text:
             return
         if self.state == "code":  # raw code goes out JSON-escaped, inside {"code": "..."}
-            events.append(ArgsDelta(self.calls, json.dumps(text, ensure_ascii=False)[1:-1]))
+            self._emit_code(text, events)
             return
         self._emit_text(text, events)
 
-    def _close_code(self, events: list[Event]) -> None:
-        events.append(ArgsDelta(self.calls, '"}'))
-        self._end_call(events)
-
-    def _end_call(self, events: list[Event]) -> None:
-        events.append(CallEnd(self.calls))
-        self.calls += 1
 
     def finish(self) -> list[Event]:
         events: list[Event] = []

@@ -18,10 +18,9 @@ from typing import Optional
 
 from functionary import constraint as C
 from functionary.constraint import ConstraintSpec
-from functionary.formats.base import CallEnd, CallStart, Event, ParsedCall, ToolRequest
+from functionary.formats.base import Event, ParsedCall, ToolRequest, normalize_arguments
 from functionary.formats.json_scan import JsonEndScanner
 from functionary.formats.step_parser import StepParser
-from functionary.formats.base import normalize_arguments
 from functionary.formats.text_scan import TextReleaser, partial_suffix
 
 MAX_HEADER = 256  # longer than this without matching: not a call after all
@@ -156,10 +155,8 @@ class JsonCallsParser(StepParser):
                 if len(self.pending) < MAX_HEADER and self.syntax.may_become_header(self.pending):
                     return False
                 return self._not_a_call(events)
-            self.text.drop_whitespace()
-            events.append(CallStart(self.calls, m.group(1)))
+            self._start_call(m.group(1), events)
             self.pending = self.pending[m.end():]
-            self.scanner = JsonEndScanner()
             self.state = "args"
             return True
         if self.state == "args":
@@ -171,8 +168,7 @@ class JsonCallsParser(StepParser):
             at = self.pending.find("}")
             if at < 0:
                 return False
-            events.append(CallEnd(self.calls))
-            self.calls += 1
+            self._end_call(events)
             self.pending = self.pending[at + 1:]
             self.state = "between"
             return True

@@ -16,17 +16,15 @@ from typing import Optional
 from functionary import constraint as C
 from functionary.constraint import ConstraintSpec
 from functionary.formats.base import (
-    CallEnd,
-    CallStart,
     Event,
     ParsedCall,
     StreamParser,
     ToolRequest,
+    normalize_arguments,
 )
 from functionary.formats.json_scan import JsonEndScanner
-from functionary.formats.step_parser import StepParser
-from functionary.formats.base import normalize_arguments
 from functionary.formats.plain import PlainTemplateFormat
+from functionary.formats.step_parser import StepParser
 from functionary.formats.text_scan import TextReleaser, partial_suffix
 
 MARK = ">>>"
@@ -109,9 +107,7 @@ class RecipientParser(StepParser):
             if name == TEXT_RECIPIENT or not self.calls_enabled:
                 self.state = "text"
                 return True
-            self.text.drop_whitespace()
-            events.append(CallStart(self.calls, name))
-            self.scanner = JsonEndScanner()
+            self._start_call(name, events)
             self.state = "args"
             return True
         if self.state == "text":
@@ -132,8 +128,7 @@ class RecipientParser(StepParser):
         # args
         if not self._scan_args(events):
             return False
-        events.append(CallEnd(self.calls))
-        self.calls += 1
+        self._end_call(events)
         self.state = "between"
         return True
 

@@ -14,17 +14,15 @@ from typing import Optional
 from functionary import constraint as C
 from functionary.constraint import ConstraintSpec
 from functionary.formats.base import (
-    CallEnd,
-    CallStart,
     Event,
     ParsedCall,
     StreamParser,
     ToolRequest,
+    normalize_arguments,
 )
 from functionary.formats.json_scan import JsonEndScanner
-from functionary.formats.step_parser import StepParser
-from functionary.formats.base import normalize_arguments
 from functionary.formats.plain import PlainTemplateFormat
+from functionary.formats.step_parser import StepParser
 from functionary.formats.text_scan import TextReleaser, partial_suffix
 
 OPEN = "<tool_call>"
@@ -102,10 +100,8 @@ class TagsParser(StepParser):
                 self._emit_text(OPEN, events)
                 self.state = "text"
                 return True
-            self.text.drop_whitespace()
-            events.append(CallStart(self.calls, m.group(1)))
+            self._start_call(m.group(1), events)
             self.pending = self.pending[m.end() :]
-            self.scanner = JsonEndScanner()
             self.state = "args"
             return True
         if self.state == "args":
@@ -117,8 +113,7 @@ class TagsParser(StepParser):
         end = self.pending.find(CLOSE)
         if end < 0:
             return False
-        events.append(CallEnd(self.calls))
-        self.calls += 1
+        self._end_call(events)
         self.pending = self.pending[end + len(CLOSE) :]
         self.state = "text"
         return True

@@ -13,26 +13,22 @@ whether the reply itself opens with a marker, and the end-of-turn token, so one
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Optional
 
 from functionary import constraint as C
 from functionary.constraint import ConstraintSpec
 from functionary.formats.base import (
-    ArgsDelta,
-    CallEnd,
-    CallStart,
     Event,
     Function,
     ParsedCall,
     TextDelta,
     ToolRequest,
+    normalize_arguments,
 )
 from functionary.formats.code_tool import CODE_TOOL_NAME, code_of
 from functionary.formats.json_scan import JsonEndScanner
 from functionary.formats.step_parser import StepParser
-from functionary.formats.base import normalize_arguments
 from functionary.formats.text_scan import TextReleaser, partial_suffix
 
 TEXT_RECIPIENT = "all"
@@ -157,13 +153,11 @@ class RecipientParser(StepParser):
             if name == TEXT_RECIPIENT or not self.calls_enabled:
                 self.state = "text"
                 return True
-            self.text.drop_whitespace()
-            events.append(CallStart(self.calls, name))
             if name in self.code_names:
-                events.append(ArgsDelta(self.calls, '{"code": "'))
+                self._open_code(name, events)
                 self.state = "code"
             else:
-                self.scanner = JsonEndScanner()
+                self._start_call(name, events)
                 self.state = "args"
             return True
         if self.state in ("text", "code"):
@@ -214,20 +208,13 @@ class RecipientParser(StepParser):
         if not text:
             return
         if self.state == "code":  # raw code goes out JSON-escaped, inside {"code": "..."}
-            events.append(ArgsDelta(self.calls, json.dumps(text, ensure_ascii=False)[1:-1]))
+            self._emit_code(text, events)
         else:
             out = self.text.release(text)
             if out:
                 events.append(TextDelta(out))
 
 
-    def _close_code(self, events: list[Event]) -> None:
-        events.append(ArgsDelta(self.calls, '"}'))
-        self._end_call(events)
-
-    def _end_call(self, events: list[Event]) -> None:
-        events.append(CallEnd(self.calls))
-        self.calls += 1
 
     def finish(self) -> list[Event]:
         events: list[Event] = []
