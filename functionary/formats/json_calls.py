@@ -209,3 +209,21 @@ class JsonCallsParser(StepParser):
         # A call cut off mid-way (max tokens) stays incomplete; none of it is content.
         self.pending = ""
         return events
+
+
+class JsonCallsFormatMixin:
+    """Render, constraint and parser of a native format whose calls are JSON objects
+    (`syntax` says how they look); mixed into the format class."""
+
+    syntax: JsonCallSyntax
+
+    def render_assistant(self, content: str, calls: list[ParsedCall]) -> str:
+        return self.syntax.render(content, calls)
+
+    def constraint(self, request: ToolRequest) -> Optional[ConstraintSpec]:
+        if not request.calls_allowed and request.response_schema is None:
+            return None  # free text
+        return self.syntax.constraint(request)
+
+    def stream_parser(self, request: ToolRequest) -> StepParser:
+        return JsonCallsParser(self.syntax, request)

@@ -10,18 +10,17 @@ returns results as `ipython` turns; it renders the prompt whenever it shows the 
 from __future__ import annotations
 
 import json
-from typing import Optional
 
-from functionary.constraint import ConstraintSpec
-from functionary.formats.base import ParsedCall, StreamParser, ToolRequest
-from functionary.formats.json_calls import JsonCallsParser, JsonCallSyntax
+from functionary.formats.base import ToolRequest
+from functionary.formats.json_calls import JsonCallsFormatMixin, JsonCallSyntax
 from functionary.formats.llama3_markup import PYTHON_TAG
 from functionary.formats.native_template import NativeTemplateFormat
 
 SYNTAX = JsonCallSyntax(args_key="parameters", opener=PYTHON_TAG, separator="; ", bracketed=False, bare_calls=True)
 
 
-class Llama3JsonFormat(NativeTemplateFormat):
+class Llama3JsonFormat(JsonCallsFormatMixin, NativeTemplateFormat):
+    syntax = SYNTAX
     name = "llama3-json"
     tools_prompt_file = "llama3_json_tools.txt"
 
@@ -29,14 +28,3 @@ class Llama3JsonFormat(NativeTemplateFormat):
         # As Meta's template lists them: each function object, indented, a blank line apart.
         return "\n\n".join(json.dumps(f.as_openai_tool(), indent=4, ensure_ascii=False)
                            for f in request.allowed_functions())
-
-    def render_assistant(self, content: str, calls: list[ParsedCall]) -> str:
-        return SYNTAX.render(content, calls)
-
-    def constraint(self, request: ToolRequest) -> Optional[ConstraintSpec]:
-        if not request.calls_allowed and request.response_schema is None:
-            return None  # free text
-        return SYNTAX.constraint(request)
-
-    def stream_parser(self, request: ToolRequest) -> StreamParser:
-        return JsonCallsParser(SYNTAX, request)
