@@ -44,6 +44,7 @@ class _Sequence:
     generator: torch.Generator
     output_ids: list[int] = field(default_factory=list)
     counts: dict[int, int] = field(default_factory=dict)
+    bitmask: Optional[torch.Tensor] = None
     aborted: bool = False
     finished: bool = False
 
@@ -217,10 +218,11 @@ class TransformersEngine(Engine):
     def _choose(self, seq: _Sequence, logits: torch.Tensor) -> int:
         logits = logits.float()
         if seq.matcher is not None:
-            bitmask = xgr.allocate_token_bitmask(1, self.vocab_size)
-            seq.matcher.fill_next_token_bitmask(bitmask)
+            if seq.bitmask is None:  # one buffer per sequence, refilled every token
+                seq.bitmask = xgr.allocate_token_bitmask(1, self.vocab_size)
+            seq.matcher.fill_next_token_bitmask(seq.bitmask)
             logits = logits.unsqueeze(0)
-            xgr.apply_token_bitmask_inplace(logits, bitmask.to(logits.device))
+            xgr.apply_token_bitmask_inplace(logits, seq.bitmask.to(logits.device))
             logits = logits[0]
         apply_penalties(logits, seq.counts, seq.params)
         return sample(logits.cpu(), seq.params, seq.generator)
