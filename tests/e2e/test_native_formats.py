@@ -21,9 +21,9 @@ LIGHT = [{"role": "user", "content": "Make the kitchen light blue."}]
 
 
 @pytest.fixture(scope="module", params=NATIVE_FORMATS)
-def native_server(request, tmp_path_factory):
+def native_server(request, tmp_path_factory, engine):
     proc, live = _start_server(tmp_path_factory.mktemp("server-logs"), request.param,
-                               ["--tool-format", request.param])
+                               ["--tool-format", request.param], engine)
     try:
         yield live
     finally:

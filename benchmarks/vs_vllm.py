@@ -1,0 +1,365 @@
+"""Our server on the vLLM engine against vLLM's own OpenAI server: same model, same requests.
+
+Starts, one after the other (never both at once), each server on a free port:
+  ours:  server_vllm.py --engine vllm --model MODEL [engine args]
+  vllm:  python -m vllm.entrypoints.openai.api_server --model MODEL
+         --enable-auto-tool-choice --tool-call-parser hermes [engine args]
+warms it up, streams the drone co-pilot requests (tools marked "strict") at each concurrency
+level through the official `openai` client, and stops it. Per server and level it reports
+output tokens/s, time to first token (first content or tool-call fragment), and the share of
+responses whose tool calls all parse and validate against the tool's schema.
+
+    .venv/bin/python benchmarks/vs_vllm.py
+    .venv/bin/python benchmarks/vs_vllm.py --levels 1,4 --requests 8 --tool-choice required,auto
+    .venv/bin/python benchmarks/vs_vllm.py --only vllm --requests 4 --levels 1,4 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import json
+import os
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import jsonschema
+import openai
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from server_process import REPO, free_port, launched  # noqa: E402
+
+DRONE = REPO.parent / "shared" / "data" / "drone_copilot.json"
+SERVERS = ("ours", "vllm")
+# Without a GPU, vLLM's CPU backend needs eager mode and an explicit KV cache size
+# (its default sizing trips over NUMA memory checks on this kind of machine).
+CPU_ENGINE_ARGS = "--enforce-eager --kv-cache-memory-bytes 1073741824"
+WARMUP_REQUESTS = 2
+# For --vllm-tools-template: a Hermes-style system prompt that lists the tools, for ChatML models
+# whose own template ignores `tools` (the bundled SmolLM2 does; vLLM then never shows them).
+HERMES_CHATML_TEMPLATE = """\
+{%- if messages and messages[0]['role'] == 'system' %}{% set system = messages[0]['content'] %}\
+{%- else %}{% set system = 'You are a helpful assistant.' %}{% endif -%}
+<|im_start|>system
+{{ system }}
+{%- if tools %}
+
+You can call functions. Their signatures are listed as JSON between <tools> and </tools>:
+<tools>
+{%- for t in tools %}
+{{ (t['function'] if t['function'] is defined else t) | tojson }}
+{%- endfor %}
+</tools>
+To call one, answer with its name and arguments as a JSON object between <tool_call> and </tool_call>:
+<tool_call>
+{"name": "function_name", "arguments": {"argument": "value"}}
+</tool_call>
+{%- endif %}<|im_end|>
+{% for m in messages %}{% if not (loop.first and m['role'] == 'system') -%}
+<|im_start|>{{ m['role'] }}
+{{ m['content'] or '' }}<|im_end|>
+{% endif %}{% endfor -%}
+{%- if add_generation_prompt %}<|im_start|>assistant
+{% endif %}"""
+
+
+# ---------------------------------------------------------------- workload
+
+
+def drone_workload(tool_choice: str) -> dict:
+    """The drone co-pilot prompts with every tool marked strict; identical bodies for both servers."""
+    data = json.loads(DRONE.read_text())
+    tools = copy.deepcopy(data["tools"])
+    for t in tools:
+        t["function"]["strict"] = True
+    cases = [([{"role": "system", "content": data["system_prompt"]}, {"role": "user", "content": c["prompt"]}],
+              c["expected_tool"]) for c in data["cases"]]
+    return {"name": f"drone-{tool_choice}", "cases": cases, "tools": tools, "tool_choice": tool_choice}
+
+
+def schemas_of(tools: list[dict]) -> dict[str, dict]:
+    return {t["function"]["name"]: t["function"].get("parameters") or {"type": "object", "properties": {}}
+            for t in tools}
+
+
+def call_ok(call: dict, schemas: dict[str, dict]) -> bool:
+    if call["name"] not in schemas:
+        return False
+    try:
+        jsonschema.validate(json.loads(call["arguments"]), schemas[call["name"]])
+    except (json.JSONDecodeError, jsonschema.ValidationError):
+        return False
+    return True
+
+
+def judge(calls: list[dict], schemas: dict[str, dict]) -> dict:
+    """valid: at least one call and every call parses and validates.
+    valid_but_cut: the same, after dropping a last call that does not parse (what max_tokens cuts)."""
+    oks = [call_ok(c, schemas) for c in calls]
+    valid = bool(calls) and all(oks)
+    lenient = valid or (len(calls) > 1 and all(oks[:-1]) and not _parses(calls[-1]["arguments"]))
+    return {"valid": valid, "valid_but_cut": lenient}
+
+
+def _parses(text: str) -> bool:
+    try:
+        json.loads(text)
+        return True
+    except json.JSONDecodeError:
+        return False
+
+
+# ---------------------------------------------------------------- measuring
+
+
+async def one_request(client, model: str, workload: dict, case: tuple, max_tokens: int) -> dict:
+    """Stream one request; collect timing, usage, the streamed calls and any plain text."""
+    messages, expected = case
+    started = time.perf_counter()
+    first = None
+    usage = None
+    finish = None
+    text = ""
+    calls: dict[int, dict] = {}
+    try:
+        stream = await client.chat.completions.create(
+            model=model, messages=messages, tools=workload["tools"], tool_choice=workload["tool_choice"],
+            max_tokens=max_tokens, temperature=0, stream=True, stream_options={"include_usage": True},
+        )
+        async for chunk in stream:
+            if chunk.usage is not None:
+                usage = chunk.usage
+            for choice in chunk.choices:
+                finish = choice.finish_reason or finish
+                delta = choice.delta
+                if first is None and (delta.content or delta.tool_calls):
+                    first = time.perf_counter() - started
+                text += delta.content or ""
+                for tc in delta.tool_calls or []:
+                    entry = calls.setdefault(tc.index, {"name": "", "arguments": ""})
+                    if tc.function is not None:
+                        entry["name"] += tc.function.name or ""
+                        entry["arguments"] += tc.function.arguments or ""
+    except openai.APIError as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"[:300], "seconds": time.perf_counter() - started}
+    ordered = [calls[i] for i in sorted(calls)]
+    return {"tokens": usage and usage.completion_tokens, "prompt_tokens": usage and usage.prompt_tokens,
+            "seconds": time.perf_counter() - started, "ttft": first, "finish": finish, "calls": ordered,
+            "text": text, "right_tool": bool(ordered) and ordered[0]["name"] == expected,
+            **judge(ordered, schemas_of(workload["tools"]))}
+
+
+async def run_level(client, model: str, workload: dict, concurrency: int, requests: int, max_tokens: int) -> dict:
+    gate = asyncio.Semaphore(concurrency)
+    cases = workload["cases"]
+
+    async def gated(i: int) -> dict:
+        async with gate:
+            return await one_request(client, model, workload, cases[i % len(cases)], max_tokens)
+
+    started = time.perf_counter()
+    results = await asyncio.gather(*[gated(i) for i in range(requests)])
+    return summarize(results, time.perf_counter() - started, concurrency)
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def summarize(results: list[dict], wall: float, concurrency: int) -> dict:
+    done = [r for r in results if "error" not in r]
+    errors = [r["error"] for r in results if "error" in r]
+    ttfts = sorted(r["ttft"] for r in done if r["ttft"] is not None)
+    tokens = sum(r["tokens"] or 0 for r in done)
+    n = len(results)
+    bad = [r for r in done if not r["valid"]]
+    return {
+        "concurrency": concurrency,
+        "requests": n,
+        "wall_s": wall,
+        "output_tokens": tokens,
+        "tokens_per_s": tokens / wall,
+        "ttft_p50_s": _pct(ttfts, 50),
+        "ttft_p90_s": _pct(ttfts, 90),
+        "valid": sum(r["valid"] for r in done),
+        "valid_but_cut": sum(r["valid_but_cut"] for r in done),
+        "finish_length": sum(r["finish"] == "length" for r in done),
+        "no_calls": sum(not r["calls"] for r in done),
+        "right_tool": sum(r["right_tool"] for r in done),  # first call names the case's expected tool
+        "prompt_tokens_mean": statistics.mean(r["prompt_tokens"] or 0 for r in done) if done else None,
+        "text_with_tool_call_tag": sum("<tool_call>" in r["text"] for r in done),  # tags the parser left in content
+        "calls_per_response": statistics.mean(len(r["calls"]) for r in done) if done else None,
+        "usage_missing": sum(r["tokens"] is None for r in done),
+        "errors": len(errors),
+        "error_examples": errors[:2],
+        "invalid_examples": [{"finish": r["finish"], "calls": r["calls"], "text": r["text"][:300]} for r in bad[:3]],
+    }
+
+
+async def bench_server(base_url: str, workloads: list[dict], levels: list[int], requests: int,
+                       max_tokens: int, verbose: bool) -> list[dict]:
+    client = openai.AsyncOpenAI(base_url=base_url, api_key="none", timeout=900, max_retries=0)
+    model = (await client.models.list()).data[0].id
+    rows = []
+    for workload in workloads:
+        # Warm-up: first-request costs (grammar compile, prefix cache, lazy init) stay out of the numbers.
+        await run_level(client, model, workload, 1, WARMUP_REQUESTS, max_tokens)
+        for level in levels:
+            row = await run_level(client, model, workload, level, max(level, requests), max_tokens)
+            row["workload"] = workload["name"]
+            rows.append(row)
+            print("  " + _brief(row), flush=True)
+            if verbose:
+                for ex in row["invalid_examples"] + row["error_examples"]:
+                    print("    invalid:", json.dumps(ex)[:600], flush=True)
+    await client.close()
+    return rows
+
+
+def _brief(row: dict) -> str:
+    return (f"{row['workload']} c={row['concurrency']}: {row['tokens_per_s']:.1f} tok/s, "
+            f"TTFT p50 {_secs(row['ttft_p50_s'])}s, valid {row['valid']}/{row['requests']}, "
+            f"length {row['finish_length']}, errors {row['errors']}")
+
+
+# ---------------------------------------------------------------- servers
+
+
+def server_argv(which: str, model: str, port: int, engine_args: list[str],
+                vllm_python: str = sys.executable, vllm_only: list[str] = ()) -> list[str]:
+    common = ["--model", model, "--host", "127.0.0.1", "--port", str(port)]
+    if which == "ours":
+        return [sys.executable, "server_vllm.py", "--engine", "vllm", *common, *engine_args]
+    return [vllm_python, "-m", "vllm.entrypoints.openai.api_server", *common,
+            "--enable-auto-tool-choice", "--tool-call-parser", "hermes", *engine_args, *vllm_only]
+
+
+def vllm_only_args(args) -> list[str]:
+    extra = shlex.split(args.vllm_args)
+    if args.vllm_tools_template:
+        path = Path(tempfile.gettempdir()) / "vs_vllm_hermes_chatml.jinja"
+        path.write_text(HERMES_CHATML_TEMPLATE)
+        extra += ["--chat-template", str(path)]
+    return extra
+
+
+def child_env() -> dict:
+    # Idle OpenMP threads otherwise spin and steal the shared cores from the HTTP side and the client.
+    return {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
+
+
+def measure(which: str, args, workloads: list[dict]) -> list[dict]:
+    port = free_port()
+    argv = server_argv(which, args.model, port, shlex.split(args.engine_args), args.vllm_python, vllm_only_args(args))
+    log_path = Path(args.log_dir) / f"vs_vllm-{which}.log" if args.log_dir else None
+    print(f"[{which}] starting: {shlex.join(argv)}", flush=True)
+    started = time.perf_counter()
+    with launched(argv, port, timeout=args.startup_timeout, env=child_env(), log_path=log_path) as url:
+        ready = time.perf_counter() - started
+        print(f"[{which}] ready in {ready:.0f}s", flush=True)
+        rows = asyncio.run(bench_server(url, workloads, args.levels, args.requests, args.max_tokens, args.verbose))
+    for row in rows:
+        row.update(server=which, startup_s=ready)
+    return rows
+
+
+# ---------------------------------------------------------------- report
+
+
+def _secs(v: float | None) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
+def print_table(rows: list[dict]) -> None:
+    print("\n| server | workload | conc. | requests | prompt tok | output tok/s | TTFT p50 (s) | TTFT p90 (s) | "
+          "valid | valid, cut call excused | finish=length | no call | right tool | errors |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        n = r["requests"]
+        prompt = "-" if r["prompt_tokens_mean"] is None else f"{r['prompt_tokens_mean']:.0f}"
+        print(f"| {r['server']} | {r['workload']} | {r['concurrency']} | {n} | {prompt} | {r['tokens_per_s']:.1f} | "
+              f"{_secs(r['ttft_p50_s'])} | {_secs(r['ttft_p90_s'])} | {r['valid']}/{n} | {r['valid_but_cut']}/{n} | "
+              f"{r['finish_length']} | {r['no_calls']} | {r['right_tool']}/{n} | {r['errors']} |")
+
+
+def print_ratios(rows: list[dict]) -> None:
+    by = {(r["server"], r["workload"], r["concurrency"]): r for r in rows}
+    for (server, workload, level), ours in by.items():
+        theirs = by.get(("vllm", workload, level))
+        if server != "ours" or theirs is None:
+            continue
+        tok = ours["tokens_per_s"] / theirs["tokens_per_s"] if theirs["tokens_per_s"] else float("nan")
+        a, b = ours["ttft_p50_s"], theirs["ttft_p50_s"]
+        ttft = f"{a / b:.2f}x" if a is not None and b else "-"
+        print(f"ours/vLLM {workload} c={level}: output tok/s {tok:.2f}x, TTFT p50 {ttft}")
+
+
+# ---------------------------------------------------------------- main
+
+
+def default_engine_args() -> str:
+    try:
+        import torch
+        has_cuda = torch.cuda.is_available()
+    except ImportError:
+        has_cuda = False
+    return "" if has_cuda else CPU_ENGINE_ARGS
+
+
+def default_model() -> str:
+    from functionary.model_store import resolve_model
+
+    return resolve_model(None)[0]
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default=None, help="model folder or hub id (default: the bundled model)")
+    p.add_argument("--requests", type=int, default=32, help="requests per level (at least the level)")
+    p.add_argument("--levels", default="1,16", help="comma-separated concurrency levels")
+    p.add_argument("--max-tokens", type=int, default=128)
+    p.add_argument("--tool-choice", default="required", help="comma-separated workloads: required, auto")
+    p.add_argument("--only", choices=SERVERS, default=None, help="measure one server only")
+    p.add_argument("--engine-args", default=None,
+                   help=f"vLLM engine args given to both servers (default without CUDA: {CPU_ENGINE_ARGS!r})")
+    p.add_argument("--vllm-python", default=sys.executable, help="interpreter for vLLM's own server")
+    p.add_argument("--vllm-args", default="", help="extra arguments for vLLM's own server only")
+    p.add_argument("--vllm-tools-template", action="store_true",
+                   help="give vLLM's server a Hermes-style ChatML template that shows the tools to the model")
+    p.add_argument("--startup-timeout", type=float, default=900)
+    p.add_argument("--log-dir", default=None, help="keep the server logs here (default: temporary files)")
+    p.add_argument("--json", default=None, metavar="OUT", help="also write the rows to this file")
+    p.add_argument("-v", "--verbose", action="store_true", help="print examples of invalid responses")
+    args = p.parse_args()
+    args.levels = [int(x) for x in args.levels.split(",")]
+    args.model = args.model or default_model()
+    if args.engine_args is None:
+        args.engine_args = default_engine_args()
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    workloads = [drone_workload(tc.strip()) for tc in args.tool_choice.split(",")]
+    rows = []
+    for which in [args.only] if args.only else SERVERS:
+        rows += measure(which, args, workloads)
+    print_table(rows)
+    print_ratios(rows)
+    if args.json:
+        meta = {k: getattr(args, k) for k in ("model", "requests", "levels", "max_tokens", "engine_args",
+                                              "vllm_args", "vllm_tools_template")}
+        Path(args.json).write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
