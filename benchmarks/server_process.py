@@ -37,26 +37,32 @@ def launched(argv: list[str], port: int, timeout: float = 300.0,
     """Run any OpenAI-compatible server command that listens on `port`, wait until its
     GET /health answers, yield the base URL (`.../v1`), and stop it (and its children:
     vLLM runs its engine in a subprocess) on the way out."""
-    log = open(log_path, "w+") if log_path else tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
-    # Own session, so the whole process group (engine workers included) can be stopped by its id.
-    proc = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    if log_path is None:
+        fd, log_path = tempfile.mkstemp(suffix=".log")
+        os.close(fd)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited; log {log.name}:\n{Path(log.name).read_text()[-3000:]}")
-            try:
-                urllib.request.urlopen(url + "/health", timeout=2)
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise TimeoutError(f"server did not become healthy in {timeout:.0f}s; log {log.name}")
-                time.sleep(0.5)
-        yield url + "/v1"
-    finally:
-        _stop_group(proc)
-        log.close()
+    with open(log_path, "w+") as log:
+        # Own session, so the whole process group (engine workers included) can be stopped by its id.
+        proc = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        try:
+            _wait_healthy(proc, url, timeout, log_path)
+            yield url + "/v1"
+        finally:
+            _stop_group(proc)
+
+
+def _wait_healthy(proc: subprocess.Popen, url: str, timeout: float, log_path) -> None:
+    deadline = time.time() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited; log {log_path}:\n{Path(log_path).read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(url + "/health", timeout=2)
+            return
+        except OSError:
+            if time.time() > deadline:
+                raise TimeoutError(f"server did not become healthy in {timeout:.0f}s; log {log_path}") from None
+            time.sleep(0.5)
 
 
 def _stop_group(proc: subprocess.Popen) -> None:

@@ -1,17 +1,20 @@
 """Our server on the vLLM engine against vLLM's own OpenAI server: same model, same requests.
 
-Starts, one after the other (never both at once), each server on a free port:
-  ours:  server_vllm.py --engine vllm --model MODEL [engine args]
-  vllm:  python -m vllm.entrypoints.openai.api_server --model MODEL
-         --enable-auto-tool-choice --tool-call-parser hermes [engine args]
-warms it up, streams the drone co-pilot requests (tools marked "strict") at each concurrency
-level through the official `openai` client, and stops it. Per server and level it reports
-output tokens/s, time to first token (first content or tool-call fragment), and the share of
-responses whose tool calls all parse and validate against the tool's schema.
+Starts, one after the other (never two at once), each server on a free port:
+  ours:        server_vllm.py --engine vllm --model MODEL [engine args]
+  vllm:        python -m vllm.entrypoints.openai.api_server --model MODEL
+               --enable-auto-tool-choice --tool-call-parser hermes [engine args]
+  vllm-tools:  the same, with a Hermes-style chat template that shows the tools to the model
+warms it up, streams each workload at each concurrency level through the official `openai`
+client, and stops it. Workloads: the drone co-pilot requests (tools marked "strict") with
+tool_choice `required` or `auto`, and `chat` (no tools: identical prompts on every server,
+so it measures serving overhead alone). Per server and level it reports output tokens/s,
+time to first token (first content or tool-call fragment), and the share of responses
+whose tool calls all parse and validate against the tool's schema.
 
     .venv/bin/python benchmarks/vs_vllm.py
-    .venv/bin/python benchmarks/vs_vllm.py --levels 1,4 --requests 8 --tool-choice required,auto
-    .venv/bin/python benchmarks/vs_vllm.py --only vllm --requests 4 --levels 1,4 --json out.json
+    .venv/bin/python benchmarks/vs_vllm.py --levels 1,4 --requests 8 --workloads required,auto,chat
+    .venv/bin/python benchmarks/vs_vllm.py --servers vllm --requests 4 --levels 1,4 --json out.json
 """
 
 from __future__ import annotations
@@ -32,10 +35,18 @@ import jsonschema
 import openai
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from server_process import REPO, free_port, launched  # noqa: E402
+from server_process import REPO, free_port, launched
 
 DRONE = REPO.parent / "shared" / "data" / "drone_copilot.json"
-SERVERS = ("ours", "vllm")
+# vllm: its stock chat template (SmolLM2's ignores `tools`, so the model never sees them);
+# vllm-tools: the same server with a Hermes-style template that lists the tools.
+SERVERS = ("ours", "vllm", "vllm-tools")
+CHAT_PROMPTS = [
+    "Explain how a quadcopter's flight controller keeps it level in gusty wind.",
+    "Write a short story about a delivery drone that gets lost in fog.",
+    "List the checks a drone pilot should make before take-off, and say why each matters.",
+    "Describe how GPS, a barometer and an IMU work together to hold a drone's position.",
+]
 # Without a GPU, vLLM's CPU backend needs eager mode and an explicit KV cache size
 # (its default sizing trips over NUMA memory checks on this kind of machine).
 CPU_ENGINE_ARGS = "--enforce-eager --kv-cache-memory-bytes 1073741824"
@@ -71,6 +82,16 @@ To call one, answer with its name and arguments as a JSON object between <tool_c
 # ---------------------------------------------------------------- workload
 
 
+def chat_workload() -> dict:
+    """No tools: both servers render the same ChatML prompt, so this isolates serving overhead."""
+    cases = [([{"role": "user", "content": p}], None) for p in CHAT_PROMPTS]
+    return {"name": "chat", "cases": cases, "tools": None, "tool_choice": None, "validators": None}
+
+
+def workload(name: str) -> dict:
+    return chat_workload() if name == "chat" else drone_workload(name)
+
+
 def drone_workload(tool_choice: str) -> dict:
     """The drone co-pilot prompts with every tool marked strict; identical bodies for both servers."""
     data = json.loads(DRONE.read_text())
@@ -79,28 +100,32 @@ def drone_workload(tool_choice: str) -> dict:
         t["function"]["strict"] = True
     cases = [([{"role": "system", "content": data["system_prompt"]}, {"role": "user", "content": c["prompt"]}],
               c["expected_tool"]) for c in data["cases"]]
-    return {"name": f"drone-{tool_choice}", "cases": cases, "tools": tools, "tool_choice": tool_choice}
+    return {"name": f"drone-{tool_choice}", "cases": cases, "tools": tools, "tool_choice": tool_choice,
+            "validators": validators_of(tools)}
 
 
-def schemas_of(tools: list[dict]) -> dict[str, dict]:
-    return {t["function"]["name"]: t["function"].get("parameters") or {"type": "object", "properties": {}}
-            for t in tools}
+def validators_of(tools: list[dict]) -> dict:
+    """One compiled validator per tool name, built once (judging runs inside the event loop)."""
+    out = {}
+    for t in tools:
+        schema = t["function"].get("parameters") or {"type": "object", "properties": {}}
+        out[t["function"]["name"]] = jsonschema.validators.validator_for(schema)(schema)
+    return out
 
 
-def call_ok(call: dict, schemas: dict[str, dict]) -> bool:
-    if call["name"] not in schemas:
+def call_ok(call: dict, validators: dict) -> bool:
+    if call["name"] not in validators:
         return False
     try:
-        jsonschema.validate(json.loads(call["arguments"]), schemas[call["name"]])
-    except (json.JSONDecodeError, jsonschema.ValidationError):
+        return validators[call["name"]].is_valid(json.loads(call["arguments"]))
+    except json.JSONDecodeError:
         return False
-    return True
 
 
-def judge(calls: list[dict], schemas: dict[str, dict]) -> dict:
+def judge(calls: list[dict], validators: dict) -> dict:
     """valid: at least one call and every call parses and validates.
     valid_but_cut: the same, after dropping a last call that does not parse (what max_tokens cuts)."""
-    oks = [call_ok(c, schemas) for c in calls]
+    oks = [call_ok(c, validators) for c in calls]
     valid = bool(calls) and all(oks)
     lenient = valid or (len(calls) > 1 and all(oks[:-1]) and not _parses(calls[-1]["arguments"]))
     return {"valid": valid, "valid_but_cut": lenient}
@@ -127,9 +152,9 @@ async def one_request(client, model: str, workload: dict, case: tuple, max_token
     text = ""
     calls: dict[int, dict] = {}
     try:
+        tools = {"tools": workload["tools"], "tool_choice": workload["tool_choice"]} if workload["tools"] else {}
         stream = await client.chat.completions.create(
-            model=model, messages=messages, tools=workload["tools"], tool_choice=workload["tool_choice"],
-            max_tokens=max_tokens, temperature=0, stream=True, stream_options={"include_usage": True},
+            model=model, messages=messages, **tools, max_tokens=max_tokens, temperature=0, stream=True, stream_options={"include_usage": True},
         )
         async for chunk in stream:
             if chunk.usage is not None:
@@ -151,7 +176,8 @@ async def one_request(client, model: str, workload: dict, case: tuple, max_token
     return {"tokens": usage and usage.completion_tokens, "prompt_tokens": usage and usage.prompt_tokens,
             "seconds": time.perf_counter() - started, "ttft": first, "finish": finish, "calls": ordered,
             "text": text, "right_tool": bool(ordered) and ordered[0]["name"] == expected,
-            **judge(ordered, schemas_of(workload["tools"]))}
+            **(judge(ordered, workload["validators"]) if workload["validators"] else {"valid": None,
+                                                                                       "valid_but_cut": None})}
 
 
 async def run_level(client, model: str, workload: dict, concurrency: int, requests: int, max_tokens: int) -> dict:
@@ -175,13 +201,17 @@ def _pct(values: list[float], q: float) -> float | None:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
+def _mean(values: list[float]) -> float | None:
+    return statistics.mean(values) if values else None
+
+
 def summarize(results: list[dict], wall: float, concurrency: int) -> dict:
     done = [r for r in results if "error" not in r]
     errors = [r["error"] for r in results if "error" in r]
     ttfts = sorted(r["ttft"] for r in done if r["ttft"] is not None)
     tokens = sum(r["tokens"] or 0 for r in done)
     n = len(results)
-    bad = [r for r in done if not r["valid"]]
+    bad = [r for r in done if r["valid"] is False]
     return {
         "concurrency": concurrency,
         "requests": n,
@@ -190,14 +220,15 @@ def summarize(results: list[dict], wall: float, concurrency: int) -> dict:
         "tokens_per_s": tokens / wall,
         "ttft_p50_s": _pct(ttfts, 50),
         "ttft_p90_s": _pct(ttfts, 90),
-        "valid": sum(r["valid"] for r in done),
-        "valid_but_cut": sum(r["valid_but_cut"] for r in done),
+        "valid": sum(bool(r["valid"]) for r in done),
+        "valid_but_cut": sum(bool(r["valid_but_cut"]) for r in done),
+        "judged": sum(r["valid"] is not None for r in done),
         "finish_length": sum(r["finish"] == "length" for r in done),
         "no_calls": sum(not r["calls"] for r in done),
         "right_tool": sum(r["right_tool"] for r in done),  # first call names the case's expected tool
-        "prompt_tokens_mean": statistics.mean(r["prompt_tokens"] or 0 for r in done) if done else None,
+        "prompt_tokens_mean": _mean([r["prompt_tokens"] for r in done if r["prompt_tokens"] is not None]),
         "text_with_tool_call_tag": sum("<tool_call>" in r["text"] for r in done),  # tags the parser left in content
-        "calls_per_response": statistics.mean(len(r["calls"]) for r in done) if done else None,
+        "calls_per_response": _mean([len(r["calls"]) for r in done]),
         "usage_missing": sum(r["tokens"] is None for r in done),
         "errors": len(errors),
         "error_examples": errors[:2],
@@ -228,7 +259,8 @@ async def bench_server(base_url: str, workloads: list[dict], levels: list[int], 
 def _brief(row: dict) -> str:
     return (f"{row['workload']} c={row['concurrency']}: {row['tokens_per_s']:.1f} tok/s, "
             f"TTFT p50 {_secs(row['ttft_p50_s'])}s, valid {row['valid']}/{row['requests']}, "
-            f"length {row['finish_length']}, errors {row['errors']}")
+            f"length {row['finish_length']}, no call {row['no_calls']}, "
+            f"<tool_call> left in text {row['text_with_tool_call_tag']}, errors {row['errors']}")
 
 
 # ---------------------------------------------------------------- servers
@@ -239,17 +271,16 @@ def server_argv(which: str, model: str, port: int, engine_args: list[str],
     common = ["--model", model, "--host", "127.0.0.1", "--port", str(port)]
     if which == "ours":
         return [sys.executable, "server_vllm.py", "--engine", "vllm", *common, *engine_args]
+    if which == "vllm-tools":
+        vllm_only = [*vllm_only, "--chat-template", str(tools_template())]
     return [vllm_python, "-m", "vllm.entrypoints.openai.api_server", *common,
             "--enable-auto-tool-choice", "--tool-call-parser", "hermes", *engine_args, *vllm_only]
 
 
-def vllm_only_args(args) -> list[str]:
-    extra = shlex.split(args.vllm_args)
-    if args.vllm_tools_template:
-        path = Path(tempfile.gettempdir()) / "vs_vllm_hermes_chatml.jinja"
-        path.write_text(HERMES_CHATML_TEMPLATE)
-        extra += ["--chat-template", str(path)]
-    return extra
+def tools_template() -> Path:
+    path = Path(tempfile.gettempdir()) / "vs_vllm_hermes_chatml.jinja"
+    path.write_text(HERMES_CHATML_TEMPLATE)
+    return path
 
 
 def child_env() -> dict:
@@ -259,7 +290,8 @@ def child_env() -> dict:
 
 def measure(which: str, args, workloads: list[dict]) -> list[dict]:
     port = free_port()
-    argv = server_argv(which, args.model, port, shlex.split(args.engine_args), args.vllm_python, vllm_only_args(args))
+    argv = server_argv(which, args.model, port, shlex.split(args.engine_args), args.vllm_python,
+                        shlex.split(args.vllm_args))
     log_path = Path(args.log_dir) / f"vs_vllm-{which}.log" if args.log_dir else None
     print(f"[{which}] starting: {shlex.join(argv)}", flush=True)
     started = time.perf_counter()
@@ -280,27 +312,36 @@ def _secs(v: float | None) -> str:
 
 
 def print_table(rows: list[dict]) -> None:
-    print("\n| server | workload | conc. | requests | prompt tok | output tok/s | TTFT p50 (s) | TTFT p90 (s) | "
-          "valid | valid, cut call excused | finish=length | no call | right tool | errors |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    # Output tok/s rewards long answers (prefill is shared by more tokens), so show the lengths beside it.
+    print("\n| server | workload | conc. | requests | prompt tok | output tok/req | output tok/s | TTFT p50 (s) | "
+          "TTFT p90 (s) | valid | valid, cut call excused | finish=length | no call | right tool | errors |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         n = r["requests"]
         prompt = "-" if r["prompt_tokens_mean"] is None else f"{r['prompt_tokens_mean']:.0f}"
-        print(f"| {r['server']} | {r['workload']} | {r['concurrency']} | {n} | {prompt} | {r['tokens_per_s']:.1f} | "
-              f"{_secs(r['ttft_p50_s'])} | {_secs(r['ttft_p90_s'])} | {r['valid']}/{n} | {r['valid_but_cut']}/{n} | "
+        print(f"| {r['server']} | {r['workload']} | {r['concurrency']} | {n} | {prompt} | "
+              f"{r['output_tokens'] / n:.0f} | {r['tokens_per_s']:.1f} | "
+              f"{_secs(r['ttft_p50_s'])} | {_secs(r['ttft_p90_s'])} | {_share(r, 'valid')} | {_share(r, 'valid_but_cut')} | "
               f"{r['finish_length']} | {r['no_calls']} | {r['right_tool']}/{n} | {r['errors']} |")
+
+
+def _share(row: dict, key: str) -> str:
+    return f"{row[key]}/{row['judged']}" if row["judged"] else "-"
 
 
 def print_ratios(rows: list[dict]) -> None:
     by = {(r["server"], r["workload"], r["concurrency"]): r for r in rows}
     for (server, workload, level), ours in by.items():
-        theirs = by.get(("vllm", workload, level))
-        if server != "ours" or theirs is None:
+        if server != "ours":
             continue
-        tok = ours["tokens_per_s"] / theirs["tokens_per_s"] if theirs["tokens_per_s"] else float("nan")
-        a, b = ours["ttft_p50_s"], theirs["ttft_p50_s"]
-        ttft = f"{a / b:.2f}x" if a is not None and b else "-"
-        print(f"ours/vLLM {workload} c={level}: output tok/s {tok:.2f}x, TTFT p50 {ttft}")
+        for other in SERVERS[1:]:
+            theirs = by.get((other, workload, level))
+            if theirs is None:
+                continue
+            tok = ours["tokens_per_s"] / theirs["tokens_per_s"] if theirs["tokens_per_s"] else float("nan")
+            a, b = ours["ttft_p50_s"], theirs["ttft_p50_s"]
+            ttft = f"{a / b:.2f}x" if a is not None and b else "-"
+            print(f"ours/{other} {workload} c={level}: output tok/s {tok:.2f}x, TTFT p50 {ttft}")
 
 
 # ---------------------------------------------------------------- main
@@ -327,14 +368,14 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--requests", type=int, default=32, help="requests per level (at least the level)")
     p.add_argument("--levels", default="1,16", help="comma-separated concurrency levels")
     p.add_argument("--max-tokens", type=int, default=128)
-    p.add_argument("--tool-choice", default="required", help="comma-separated workloads: required, auto")
-    p.add_argument("--only", choices=SERVERS, default=None, help="measure one server only")
+    p.add_argument("--workloads", default="required,chat",
+                   help="comma-separated: required, auto (drone tools with that tool_choice), chat (no tools)")
+    p.add_argument("--servers", default=",".join(SERVERS), help=f"comma-separated subset of {', '.join(SERVERS)}")
     p.add_argument("--engine-args", default=None,
-                   help=f"vLLM engine args given to both servers (default without CUDA: {CPU_ENGINE_ARGS!r})")
+                   help="vLLM engine args for both servers, written --engine-args=\"...\" "
+                        f"(default without CUDA: {CPU_ENGINE_ARGS!r})")
     p.add_argument("--vllm-python", default=sys.executable, help="interpreter for vLLM's own server")
-    p.add_argument("--vllm-args", default="", help="extra arguments for vLLM's own server only")
-    p.add_argument("--vllm-tools-template", action="store_true",
-                   help="give vLLM's server a Hermes-style ChatML template that shows the tools to the model")
+    p.add_argument("--vllm-args", default="", help="extra arguments for vLLM's own server only (--vllm-args=\"...\")")
     p.add_argument("--startup-timeout", type=float, default=900)
     p.add_argument("--log-dir", default=None, help="keep the server logs here (default: temporary files)")
     p.add_argument("--json", default=None, metavar="OUT", help="also write the rows to this file")
@@ -349,15 +390,18 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    workloads = [drone_workload(tc.strip()) for tc in args.tool_choice.split(",")]
+    workloads = [workload(name.strip()) for name in args.workloads.split(",")]
     rows = []
-    for which in [args.only] if args.only else SERVERS:
-        rows += measure(which, args, workloads)
+    for which in [w.strip() for w in args.servers.split(",")]:
+        try:
+            rows += measure(which, args, workloads)
+        except (RuntimeError, TimeoutError) as exc:  # one server failing to start should not lose the other's numbers
+            print(f"[{which}] failed: {exc}", flush=True)
     print_table(rows)
     print_ratios(rows)
     if args.json:
         meta = {k: getattr(args, k) for k in ("model", "requests", "levels", "max_tokens", "engine_args",
-                                              "vllm_args", "vllm_tools_template")}
+                                              "vllm_args", "servers", "workloads")}
         Path(args.json).write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
 
 

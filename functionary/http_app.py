@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from functionary.errors import APIError, Unauthorized
 from functionary.openai_types import ChatCompletion, ChatCompletionRequest, ModelCard, ModelList
-from functionary.serving import ChatService
+from functionary.serving import ChatService, GenerationFailed
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def create_app(service: ChatService, *, api_key: Optional[str] = None) -> FastAP
 
     @app.get("/health")
     async def health():
-        return {"status": "ok", "model": engine.model_name, **engine.stats()}
+        return {"status": "ok", "model": engine.model_name, "engine": engine.name, **engine.stats()}
 
     @v1.get("/models", response_model=ModelList)
     async def models():
@@ -111,6 +111,10 @@ async def _sse(service: ChatService, prepared):
     except APIError as exc:  # headers are gone: report inside the stream
         log.error("stream failed: %s", exc.message)
         yield f"data: {JSONResponse(exc.body()).body.decode()}\n\n"
+    except Exception:  # noqa: BLE001 - e.g. the engine died: say so rather than cut the stream
+        log.exception("stream failed")
+        failure = GenerationFailed("generation failed inside the engine", code="engine_error")
+        yield f"data: {JSONResponse(failure.body()).body.decode()}\n\n"
     yield "data: [DONE]\n\n"
 
 

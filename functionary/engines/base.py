@@ -29,6 +29,7 @@ class GenerationDelta:
 
 
 class Engine(ABC):
+    name: str  # "transformers" | "vllm", as --engine spells it
     model_name: str
     max_model_len: int
     tokenizer: object

@@ -50,6 +50,8 @@ class _Sequence:
 
 
 class TransformersEngine(Engine):
+    name = "transformers"
+
     def __init__(
         self,
         model_path: str,

@@ -25,6 +25,8 @@ FINISH_REASONS = ("stop", "length", "abort")
 
 
 class VLLMEngine(Engine):
+    name = "vllm"
+
     def __init__(self, engine_args, served_name: Optional[str] = None) -> None:
         """`engine_args`: a `vllm.engine.arg_utils.AsyncEngineArgs` (from vLLM's own CLI parser)."""
         from vllm.v1.engine.async_llm import AsyncLLM
@@ -75,8 +77,11 @@ class VLLMEngine(Engine):
                     return
         finally:
             await stream.aclose()
-            if not finished:  # the consumer left early: free the engine's slot now
-                await self.abort(request_id)
+            if not finished:  # the consumer left early (or vLLM failed): free the engine's slot now
+                try:
+                    await self.abort(request_id)
+                except Exception:  # noqa: BLE001 - never hide the error that got us here
+                    log.debug("abort of %s failed", request_id, exc_info=True)
 
     async def abort(self, request_id: str) -> None:
         await self.llm.abort(request_id)

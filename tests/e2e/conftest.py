@@ -107,6 +107,7 @@ def _start_server(log_dir: Path, name: str, extra_args: list[str], engine: str =
             pytest.fail(f"server {name} not ready after {START_TIMEOUT_S}s; log tail:\n{_tail(log_path)}",
                         pytrace=False)
         time.sleep(0.5)
+    assert health.get("engine") == engine, f"server {name} runs on {health.get('engine')!r}, not {engine!r}"
     fmt = next((extra_args[i + 1] for i, a in enumerate(extra_args[:-1]) if a == "--tool-format"), "default")
     return proc, LiveServer(base_url, API_KEY, health["model"], fmt, log_path, engine)
 

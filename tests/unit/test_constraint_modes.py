@@ -251,3 +251,22 @@ def test_unbounded_integers_are_capped_for_generation():
     assert bounded["properties"]["xs"]["items"] == {"type": "number"}  # decimals stay unrestricted
     assert bounded["properties"]["m"] == {"type": "integer", "maximum": 5, "minimum": -SAFE_INTEGER}
     assert schema["properties"]["n"] == {"type": "integer"}  # the caller's schema is untouched
+
+
+# -- plain-tags: what may follow a finished call --------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["required", "auto"])
+def test_plain_tags_calls_follow_each_other_directly(mode):
+    """After `</tool_call>` only the end of turn or the next `<tool_call>` may come: a
+    newline there is what kept the 135M model writing calls until max_tokens."""
+    from .helpers import load_format
+
+    fmt, req = load_format("plain-tags"), request(mode)
+    one = fmt.render_assistant("", [W_PARIS])
+    two = fmt.render_assistant("", [W_PARIS, ADD_1_2])
+    assert two == one + fmt.render_assistant("", [ADD_1_2])  # nothing between the blocks
+    assert accepts(fmt, req, one) and accepts(fmt, req, two)
+    assert not accepts(fmt, req, one + "\n")
+    assert not accepts(fmt, req, one + "\n" + fmt.render_assistant("", [ADD_1_2]))
+    assert same_calls(parse(fmt, req, two).calls, [W_PARIS, ADD_1_2])
