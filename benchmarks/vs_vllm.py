@@ -218,6 +218,7 @@ def summarize(results: list[dict], wall: float, concurrency: int) -> dict:
         "wall_s": wall,
         "output_tokens": tokens,
         "tokens_per_s": tokens / wall,
+        "requests_per_s": len(done) / wall,
         "ttft_p50_s": _pct(ttfts, 50),
         "ttft_p90_s": _pct(ttfts, 90),
         "valid": sum(bool(r["valid"]) for r in done),
@@ -307,22 +308,48 @@ def measure(which: str, args, workloads: list[dict]) -> list[dict]:
 # ---------------------------------------------------------------- report
 
 
+def combine_rounds(runs: list[dict]) -> list[dict]:
+    """One row per (server, workload, level): median speed and latency over the rounds,
+    validity and finish counts summed."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in runs:
+        groups.setdefault((r["server"], r["workload"], r["concurrency"]), []).append(r)
+    rows = []
+    for group in groups.values():
+        row = dict(group[0])
+        for key in ("tokens_per_s", "requests_per_s", "ttft_p50_s", "ttft_p90_s"):
+            values = [g[key] for g in group if g[key] is not None]
+            row[key] = statistics.median(values) if values else None
+        row["tokens_per_s_range"] = (min(g["tokens_per_s"] for g in group), max(g["tokens_per_s"] for g in group))
+        for key in ("requests", "output_tokens", "valid", "valid_but_cut", "judged", "finish_length", "no_calls",
+                    "right_tool", "errors"):
+            row[key] = sum(g[key] for g in group)
+        row["rounds"] = len(group)
+        rows.append(row)
+    return rows
+
+
 def _secs(v: float | None) -> str:
     return "-" if v is None else f"{v:.2f}"
 
 
 def print_table(rows: list[dict]) -> None:
-    # Output tok/s rewards long answers (prefill is shared by more tokens), so show the lengths beside it.
-    print("\n| server | workload | conc. | requests | prompt tok | output tok/req | output tok/s | TTFT p50 (s) | "
-          "TTFT p90 (s) | valid | valid, cut call excused | finish=length | no call | right tool | errors |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    # Output tok/s rewards long answers (prefill is shared by more tokens), so show the lengths
+    # and requests/s beside it. With several rounds: medians, and the tok/s range.
+    print("\n| server | workload | conc. | requests | prompt tok | output tok/req | output tok/s (range) | req/s | "
+          "TTFT p50 (s) | TTFT p90 (s) | valid | valid, cut call excused | finish=length | no call | right tool | "
+          "errors |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         n = r["requests"]
         prompt = "-" if r["prompt_tokens_mean"] is None else f"{r['prompt_tokens_mean']:.0f}"
+        low, high = r["tokens_per_s_range"]
+        spread = f" ({low:.0f}-{high:.0f})" if r["rounds"] > 1 else ""
         print(f"| {r['server']} | {r['workload']} | {r['concurrency']} | {n} | {prompt} | "
-              f"{r['output_tokens'] / n:.0f} | {r['tokens_per_s']:.1f} | "
-              f"{_secs(r['ttft_p50_s'])} | {_secs(r['ttft_p90_s'])} | {_share(r, 'valid')} | {_share(r, 'valid_but_cut')} | "
-              f"{r['finish_length']} | {r['no_calls']} | {r['right_tool']}/{n} | {r['errors']} |")
+              f"{r['output_tokens'] / n:.0f} | {r['tokens_per_s']:.1f}{spread} | {r['requests_per_s']:.2f} | "
+              f"{_secs(r['ttft_p50_s'])} | {_secs(r['ttft_p90_s'])} | {_share(r, 'valid')} | "
+              f"{_share(r, 'valid_but_cut')} | {r['finish_length']} | {r['no_calls']} | {r['right_tool']}/{n} | "
+              f"{r['errors']} |")
 
 
 def _share(row: dict, key: str) -> str:
@@ -341,7 +368,9 @@ def print_ratios(rows: list[dict]) -> None:
             tok = ours["tokens_per_s"] / theirs["tokens_per_s"] if theirs["tokens_per_s"] else float("nan")
             a, b = ours["ttft_p50_s"], theirs["ttft_p50_s"]
             ttft = f"{a / b:.2f}x" if a is not None and b else "-"
-            print(f"ours/{other} {workload} c={level}: output tok/s {tok:.2f}x, TTFT p50 {ttft}")
+            req = ours["requests_per_s"] / theirs["requests_per_s"] if theirs["requests_per_s"] else float("nan")
+            print(f"ours/{other} {workload} c={level}: output tok/s {tok:.2f}x, requests/s {req:.2f}x, "
+                  f"TTFT p50 {ttft}")
 
 
 # ---------------------------------------------------------------- main
@@ -370,6 +399,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--max-tokens", type=int, default=128)
     p.add_argument("--workloads", default="required,chat",
                    help="comma-separated: required, auto (drone tools with that tool_choice), chat (no tools)")
+    p.add_argument("--rounds", type=int, default=1, help="measure every server this many times, in turns")
     p.add_argument("--servers", default=",".join(SERVERS), help=f"comma-separated subset of {', '.join(SERVERS)}")
     p.add_argument("--engine-args", default=None,
                    help="vLLM engine args for both servers, written --engine-args=\"...\" "
@@ -391,18 +421,21 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     workloads = [workload(name.strip()) for name in args.workloads.split(",")]
-    rows = []
-    for which in [w.strip() for w in args.servers.split(",")]:
-        try:
-            rows += measure(which, args, workloads)
-        except (RuntimeError, TimeoutError) as exc:  # one server failing to start should not lose the other's numbers
-            print(f"[{which}] failed: {exc}", flush=True)
+    runs = []
+    # Servers take turns, round after round: drift on a shared machine then hits all of them.
+    for round_no in range(1, args.rounds + 1):
+        for which in [w.strip() for w in args.servers.split(",")]:
+            try:
+                runs += [{**row, "round": round_no} for row in measure(which, args, workloads)]
+            except (RuntimeError, TimeoutError) as exc:  # one server failing should not lose the others' numbers
+                print(f"[{which}] failed: {exc}", flush=True)
+    rows = combine_rounds(runs)
     print_table(rows)
     print_ratios(rows)
     if args.json:
         meta = {k: getattr(args, k) for k in ("model", "requests", "levels", "max_tokens", "engine_args",
                                               "vllm_args", "servers", "workloads")}
-        Path(args.json).write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+        Path(args.json).write_text(json.dumps({"meta": meta, "rows": rows, "runs": runs}, indent=1))
 
 
 if __name__ == "__main__":
