@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import socket
 import sys
 import time
 
@@ -111,6 +112,9 @@ def main(argv: list[str] | None = None) -> None:
 
     started = time.time()
     try:
+        # Bound before the engine loads: a busy port fails at once rather than after minutes of
+        # loading, and the port cannot be taken meanwhile (vLLM's engine opens ports of its own).
+        listener = bind(args.host, args.port)
         engine = load_engine(engine_name, args, argv)
         fmt = detect(engine.tokenizer, args.tool_format)
     except (OSError, ValueError) as exc:
@@ -119,7 +123,37 @@ def main(argv: list[str] | None = None) -> None:
     log.info("engine %s: model %r ready in %.1fs (context %d tokens, format %s)", engine_name, engine.model_name,
              time.time() - started, engine.max_model_len, fmt.name)
     app = create_app(ChatService(engine, fmt), api_key=args.api_key)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=log_level, timeout_graceful_shutdown=5)
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=log_level, timeout_graceful_shutdown=5)
+    _server_class()(config).run(sockets=[listener])
+
+
+def _server_class():
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn does not announce sockets it was handed; we do, once they accept connections."""
+
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets)
+            if not self.should_exit:
+                host = self.config.host
+                shown = f"[{host}]" if ":" in host else host
+                log.info("running on http://%s:%d (Press CTRL+C to quit)", shown, self.config.port)
+
+    return Server
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port; OSError says why not (e.g. the port is in use)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
 
 
 def load_engine(engine_name: str, args: argparse.Namespace, argv: list[str]):
