@@ -9,8 +9,10 @@ warms it up, streams each workload at each concurrency level through the officia
 client, and stops it. Workloads: the drone co-pilot requests (tools marked "strict") with
 tool_choice `required` or `auto`, and `chat` (no tools: identical prompts on every server,
 so it measures serving overhead alone). Per server and level it reports output tokens/s,
-time to first token (first content or tool-call fragment), and the share of responses
-whose tool calls all parse and validate against the tool's schema.
+time to first token (first content or tool-call fragment), the share of responses whose
+tool calls all parse and validate against the tool's schema (under `auto`, of the responses
+that made calls), and those valid responses per second. With --rounds, servers take turns
+(order reversed every other round) and ours/theirs ratios are also given per round.
 
     .venv/bin/python benchmarks/vs_vllm.py
     .venv/bin/python benchmarks/vs_vllm.py --levels 1,4 --requests 8 --workloads required,auto,chat
@@ -122,6 +124,13 @@ def call_ok(call: dict, validators: dict) -> bool:
         return False
 
 
+def judge_response(calls: list[dict], workload: dict) -> dict:
+    """None where there is nothing to judge: no tools, or a text answer where `auto` allows one."""
+    if not workload["validators"] or (not calls and workload["tool_choice"] == "auto"):
+        return {"valid": None, "valid_but_cut": None}
+    return judge(calls, workload["validators"])
+
+
 def judge(calls: list[dict], validators: dict) -> dict:
     """valid: at least one call and every call parses and validates.
     valid_but_cut: the same, after dropping a last call that does not parse (what max_tokens cuts)."""
@@ -176,8 +185,7 @@ async def one_request(client, model: str, workload: dict, case: tuple, max_token
     return {"tokens": usage and usage.completion_tokens, "prompt_tokens": usage and usage.prompt_tokens,
             "seconds": time.perf_counter() - started, "ttft": first, "finish": finish, "calls": ordered,
             "text": text, "right_tool": bool(ordered) and ordered[0]["name"] == expected,
-            **(judge(ordered, workload["validators"]) if workload["validators"] else {"valid": None,
-                                                                                       "valid_but_cut": None})}
+            **judge_response(ordered, workload)}
 
 
 async def run_level(client, model: str, workload: dict, concurrency: int, requests: int, max_tokens: int) -> dict:
@@ -219,6 +227,8 @@ def summarize(results: list[dict], wall: float, concurrency: int) -> dict:
         "output_tokens": tokens,
         "tokens_per_s": tokens / wall,
         "requests_per_s": len(done) / wall,
+        # Goodput: responses whose calls all parse and validate, per second (tool workloads only).
+        "valid_per_s": sum(bool(r["valid"]) for r in done) / wall,
         "ttft_p50_s": _pct(ttfts, 50),
         "ttft_p90_s": _pct(ttfts, 90),
         "valid": sum(bool(r["valid"]) for r in done),
@@ -317,7 +327,7 @@ def combine_rounds(runs: list[dict]) -> list[dict]:
     rows = []
     for group in groups.values():
         row = dict(group[0])
-        for key in ("tokens_per_s", "requests_per_s", "ttft_p50_s", "ttft_p90_s"):
+        for key in ("tokens_per_s", "requests_per_s", "valid_per_s", "ttft_p50_s", "ttft_p90_s"):
             values = [g[key] for g in group if g[key] is not None]
             row[key] = statistics.median(values) if values else None
         row["tokens_per_s_range"] = (min(g["tokens_per_s"] for g in group), max(g["tokens_per_s"] for g in group))
@@ -334,20 +344,21 @@ def _secs(v: float | None) -> str:
 
 
 def print_table(rows: list[dict]) -> None:
-    # Output tok/s rewards long answers (prefill is shared by more tokens), so show the lengths
-    # and requests/s beside it. With several rounds: medians, and the tok/s range.
+    # Output tok/s rewards long answers (prefill is shared by more tokens), so show the lengths,
+    # requests/s and valid responses/s beside it. With several rounds: medians, and the tok/s range.
     print("\n| server | workload | conc. | requests | prompt tok | output tok/req | output tok/s (range) | req/s | "
-          "TTFT p50 (s) | TTFT p90 (s) | valid | valid, cut call excused | finish=length | no call | right tool | "
-          "errors |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "valid req/s | TTFT p50 (s) | TTFT p90 (s) | valid | valid, cut call excused | finish=length | no call | "
+          "right tool | errors |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         n = r["requests"]
         prompt = "-" if r["prompt_tokens_mean"] is None else f"{r['prompt_tokens_mean']:.0f}"
         low, high = r["tokens_per_s_range"]
         spread = f" ({low:.0f}-{high:.0f})" if r["rounds"] > 1 else ""
+        goodput = f"{r['valid_per_s']:.2f}" if r["judged"] else "-"
         print(f"| {r['server']} | {r['workload']} | {r['concurrency']} | {n} | {prompt} | "
               f"{r['output_tokens'] / n:.0f} | {r['tokens_per_s']:.1f}{spread} | {r['requests_per_s']:.2f} | "
-              f"{_secs(r['ttft_p50_s'])} | {_secs(r['ttft_p90_s'])} | {_share(r, 'valid')} | "
+              f"{goodput} | {_secs(r['ttft_p50_s'])} | {_secs(r['ttft_p90_s'])} | {_share(r, 'valid')} | "
               f"{_share(r, 'valid_but_cut')} | {r['finish_length']} | {r['no_calls']} | {r['right_tool']}/{n} | "
               f"{r['errors']} |")
 
@@ -356,8 +367,24 @@ def _share(row: dict, key: str) -> str:
     return f"{row[key]}/{row['judged']}" if row["judged"] else "-"
 
 
-def print_ratios(rows: list[dict]) -> None:
+def paired_ratios(runs: list[dict]) -> dict[tuple, list[float]]:
+    """ours/other output tok/s within each round, keyed (other, workload, level). Both servers of
+    a round ran minutes apart, so a ratio per round cancels the slow drift of a shared machine."""
+    by = {(r["round"], r["server"], r["workload"], r["concurrency"]): r for r in runs}
+    out: dict[tuple, list[float]] = {}
+    for (round_no, server, workload, level), ours in by.items():
+        if server != "ours":
+            continue
+        for other in SERVERS[1:]:
+            theirs = by.get((round_no, other, workload, level))
+            if theirs and theirs["tokens_per_s"]:
+                out.setdefault((other, workload, level), []).append(ours["tokens_per_s"] / theirs["tokens_per_s"])
+    return out
+
+
+def print_ratios(rows: list[dict], runs: list[dict]) -> None:
     by = {(r["server"], r["workload"], r["concurrency"]): r for r in rows}
+    per_round = paired_ratios(runs)
     for (server, workload, level), ours in by.items():
         if server != "ours":
             continue
@@ -369,7 +396,10 @@ def print_ratios(rows: list[dict]) -> None:
             a, b = ours["ttft_p50_s"], theirs["ttft_p50_s"]
             ttft = f"{a / b:.2f}x" if a is not None and b else "-"
             req = ours["requests_per_s"] / theirs["requests_per_s"] if theirs["requests_per_s"] else float("nan")
-            print(f"ours/{other} {workload} c={level}: output tok/s {tok:.2f}x, requests/s {req:.2f}x, "
+            paired = per_round.get((other, workload, level), [])
+            within = (f", per round {statistics.median(paired):.2f}x median ({min(paired):.2f}-{max(paired):.2f})"
+                      if len(paired) > 1 else "")
+            print(f"ours/{other} {workload} c={level}: output tok/s {tok:.2f}x{within}, requests/s {req:.2f}x, "
                   f"TTFT p50 {ttft}")
 
 
@@ -422,16 +452,18 @@ def main() -> None:
     args = parse_args()
     workloads = [workload(name.strip()) for name in args.workloads.split(",")]
     runs = []
-    # Servers take turns, round after round: drift on a shared machine then hits all of them.
+    # Servers take turns, round after round, in reversed order every other round: drift on a
+    # shared machine then hits all of them, and no server always goes first.
+    servers = [w.strip() for w in args.servers.split(",")]
     for round_no in range(1, args.rounds + 1):
-        for which in [w.strip() for w in args.servers.split(",")]:
+        for which in servers if round_no % 2 else servers[::-1]:
             try:
                 runs += [{**row, "round": round_no} for row in measure(which, args, workloads)]
             except (RuntimeError, TimeoutError) as exc:  # one server failing should not lose the others' numbers
                 print(f"[{which}] failed: {exc}", flush=True)
     rows = combine_rounds(runs)
     print_table(rows)
-    print_ratios(rows)
+    print_ratios(rows, runs)
     if args.json:
         meta = {k: getattr(args, k) for k in ("model", "requests", "levels", "max_tokens", "engine_args",
                                               "vllm_args", "servers", "workloads")}
