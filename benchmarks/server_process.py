@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -41,7 +42,7 @@ def launched(argv: list[str], port: int, timeout: float = 300.0,
         fd, log_path = tempfile.mkstemp(suffix=".log")
         os.close(fd)
     url = f"http://127.0.0.1:{port}"
-    with open(log_path, "w+") as log:
+    with open(log_path, "w+") as log, _exit_on_sigterm():
         # Own session, so the whole process group (engine workers included) can be stopped by its id.
         proc = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         try:
@@ -49,6 +50,20 @@ def launched(argv: list[str], port: int, timeout: float = 300.0,
             yield url + "/v1"
         finally:
             _stop_group(proc)
+
+
+@contextlib.contextmanager
+def _exit_on_sigterm():
+    """SIGTERM (e.g. `kill`) would end the benchmark without running `finally` blocks, leaving
+    the server and its engine processes behind; as SystemExit, the server is stopped first."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _wait_healthy(proc: subprocess.Popen, url: str, timeout: float, log_path) -> None:
