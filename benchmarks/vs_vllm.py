@@ -354,7 +354,7 @@ def print_table(rows: list[dict]) -> None:
         n = r["requests"]
         prompt = "-" if r["prompt_tokens_mean"] is None else f"{r['prompt_tokens_mean']:.0f}"
         low, high = r["tokens_per_s_range"]
-        spread = f" ({low:.0f}-{high:.0f})" if r["rounds"] > 1 else ""
+        spread = f" ({low:.1f}-{high:.1f})" if r["rounds"] > 1 else ""
         goodput = f"{r['valid_per_s']:.2f}" if r["judged"] else "-"
         print(f"| {r['server']} | {r['workload']} | {r['concurrency']} | {n} | {prompt} | "
               f"{r['output_tokens'] / n:.0f} | {r['tokens_per_s']:.1f}{spread} | {r['requests_per_s']:.2f} | "
