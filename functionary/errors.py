@@ -6,7 +6,7 @@ from typing import Optional
 
 
 class APIError(Exception):
-    """An error the client caused (or may retry); the HTTP layer turns it into JSON."""
+    """An error the HTTP layer turns into OpenAI-shaped JSON with its status code."""
 
     status_code = 400
     error_type = "invalid_request_error"
@@ -46,6 +46,8 @@ class ContextTooLong(BadRequest):
         )
 
 
-class Overloaded(APIError):
-    status_code = 503
+class GenerationFailed(APIError):
+    """The engine failed, or output escaped the constraint: our fault, never the client's."""
+
+    status_code = 500
     error_type = "server_error"

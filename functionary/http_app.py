@@ -13,9 +13,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from functionary.errors import APIError, Unauthorized
+from functionary.errors import APIError, GenerationFailed, Unauthorized
 from functionary.openai_types import ChatCompletion, ChatCompletionRequest, ModelCard, ModelList
-from functionary.serving import ChatService, GenerationFailed
+from functionary.serving import ChatService
 
 log = logging.getLogger(__name__)
 

@@ -188,25 +188,6 @@ class ChatCompletionRequest(_Lenient):
             raise ValueError("stop sequences must not be empty")
         return stops
 
-    # -- normalised views (legacy fields folded into the modern ones) --
-
-    def effective_tools(self) -> list[Tool]:
-        if self.tools:
-            return list(self.tools)
-        if self.functions:
-            return [Tool(function=f) for f in self.functions]
-        return []
-
-    def effective_tool_choice(self) -> ToolChoice:
-        if self.tool_choice is not None:
-            return self.tool_choice
-        if self.function_call is not None:
-            if isinstance(self.function_call, NamedFunction):
-                return NamedToolChoice(function=self.function_call)
-            return self.function_call
-        # OpenAI's default: "auto" when tools are present, else "none".
-        return "auto" if self.effective_tools() else "none"
-
     def effective_max_tokens(self) -> Optional[int]:
         return self.max_completion_tokens or self.max_tokens
 
@@ -331,14 +312,3 @@ class ModelCard(BaseModel):
 class ModelList(BaseModel):
     object: Literal["list"] = "list"
     data: list[ModelCard]
-
-
-class ErrorDetail(BaseModel):
-    message: str
-    type: str
-    param: Optional[str] = None
-    code: Optional[str] = None
-
-
-class ErrorResponse(BaseModel):
-    error: ErrorDetail

@@ -12,18 +12,11 @@ from dataclasses import dataclass, field
 from typing import AsyncIterator, Optional
 
 from functionary.constraint import ConstraintSpec
+from functionary.domain import ToolRequest, tool_request
 from functionary.engines.base import Engine, SamplingParams
-from functionary.errors import APIError, BadRequest, ContextTooLong, NotFound
-from functionary.formats.base import (
-    ArgsDelta,
-    CallEnd,
-    CallStart,
-    Event,
-    ParsedCall,
-    TextDelta,
-    ToolFormat,
-    ToolRequest,
-)
+from functionary.errors import BadRequest, ContextTooLong, GenerationFailed, NotFound
+from functionary.formats.base import ToolFormat
+from functionary.formats.parser import ArgsDelta, CallEnd, CallStart, Event, TextDelta
 from functionary.formats.text_scan import partial_suffix
 from functionary.openai_types import (
     ChatCompletion,
@@ -40,16 +33,9 @@ from functionary.openai_types import (
     Usage,
     new_id,
 )
-from functionary.validation import call_problem, content_problem, tool_request
+from functionary.validation import CallJudge, content_problem
 
 log = logging.getLogger(__name__)
-
-
-class GenerationFailed(APIError):
-    """The engine failed, or output escaped the constraint: our fault, never the client's."""
-
-    status_code = 500
-    error_type = "server_error"
 
 
 @dataclass
@@ -58,6 +44,7 @@ class Prepared:
 
     request: ChatCompletionRequest
     tools: ToolRequest
+    judge: CallJudge  # the final check of every call before it leaves
     prompt_ids: list[int]
     spec: Optional[ConstraintSpec]
     sampling: SamplingParams
@@ -149,7 +136,7 @@ class ChatService:
             presence_penalty=req.presence_penalty or 0.0,
             frequency_penalty=req.frequency_penalty or 0.0,
         )
-        return Prepared(req, tools, prompt_ids, spec, sampling, req.stop or [])
+        return Prepared(req, tools, tools.judge(), prompt_ids, spec, sampling, req.stop or [])
 
     # ------------------------------------------------------------------ generation
 
@@ -172,7 +159,7 @@ class ChatService:
                 if out.finish_reason is not None:
                     engine_finish = out.finish_reason
                     events += parser.finish()
-                delta = self._apply(events, state, stop, p.tools)
+                delta = self._apply(events, state, stop, p.judge)
                 if delta is not None:
                     yield index, delta, state
                 if stop.hit:
@@ -189,16 +176,12 @@ class ChatService:
         state.finish_reason = self._finish_reason(engine_finish, state)
         yield index, None, state
 
-    def _apply(self, events: list[Event], state: _ChoiceState, stop: StopMatcher, tools: ToolRequest) -> Optional[Delta]:
+    def _apply(self, events: list[Event], state: _ChoiceState, stop: StopMatcher, judge: CallJudge) -> Optional[Delta]:
         """Fold parser events into the state; return what to stream (None if nothing)."""
         content: list[str] = []
         calls: list[DeltaToolCall] = []
         for ev in events:
             if isinstance(ev, TextDelta):
-                if _calls_only(tools):
-                    # The constraint allows no text here: what a parser flushes is the start of a
-                    # call opener cut off by max_tokens (e.g. "<tool"), never content.
-                    continue
                 text = stop.feed(ev.text)
                 if text:
                     state.content += text
@@ -216,7 +199,7 @@ class ChatService:
                     calls.append(DeltaToolCall(index=ev.index, function=DeltaFunctionCall(arguments=ev.text)))
             elif isinstance(ev, CallEnd):
                 call = state.calls[ev.index]
-                problem = call_problem(call_as_parsed(call), tools)
+                problem = judge.problem(call.name, call.arguments)
                 if problem is not None:
                     log.error("generated call escaped the constraint: %s (%s)", problem, call)
                     raise GenerationFailed(f"the generated call to {call.name!r} failed validation: {problem}",
@@ -245,11 +228,11 @@ class ChatService:
         for i, st in enumerate(states):
             calls = [c for c in st.calls if c.complete]  # a call cut off by length is not returned
             if p.tools.response_schema is not None and not calls and st.finish_reason == "stop":
-                problem = content_problem(st.content, p.tools)
+                problem = content_problem(st.content, p.tools.response_schema)
                 if problem is not None:
                     raise GenerationFailed(problem, code="invalid_generated_content")
             message = ResponseMessage(
-                content=st.content if (st.content or not (calls or _calls_only(p.tools))) else None,
+                content=st.content if (st.content or not (calls or p.tools.calls_only)) else None,
                 tool_calls=[ResponseToolCall(id=c.id, function=ResponseFunctionCall(name=c.name, arguments=c.arguments))
                             for c in calls] or None,
             )
@@ -289,15 +272,6 @@ class ChatService:
         options = p.request.stream_options
         if options is not None and options.include_usage:
             yield chunk([], usage=self._usage(p, list(states.values())))
-
-
-def _calls_only(tools: ToolRequest) -> bool:
-    """tool_choice 'required' or a named function: the reply is calls and nothing else."""
-    return tools.mode in ("required", "named")
-
-
-def call_as_parsed(call: _CallState) -> ParsedCall:
-    return ParsedCall(call.name, call.arguments)
 
 
 async def _merge(streams: list[AsyncIterator]) -> AsyncIterator:

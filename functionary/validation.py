@@ -1,21 +1,24 @@
-"""Request checks (tool schemas, tool_choice) and the final check of generated calls."""
+"""JSON Schema checks on both sides of generation.
+
+- `check_schema`: a schema a client sends (tool parameters, response_format) is a valid,
+  usable JSON Schema, else a 400 that names the field.
+- `CallJudge` and `content_problem`: the one judge of whether a call (name + arguments)
+  or a JSON answer is valid. The server runs it on every call before it leaves; the
+  evaluation harness and the benchmarks run the same judge on what they receive.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Optional
+from typing import Iterable, Mapping, Optional, Sequence
 
 import jsonschema
 from jsonschema.validators import validator_for
 
 from functionary.errors import BadRequest
-from functionary.formats.base import Function, ParsedCall, ToolRequest
-from functionary.formats.code_tool import CODE_TOOL
-from functionary.openai_types import ChatCompletionRequest, NamedToolChoice
 from functionary.schema import SchemaError, inline_refs
-
-EMPTY_PARAMETERS = {"type": "object", "properties": {}}
 
 
 def check_schema(schema: object, param: str) -> None:
@@ -36,91 +39,87 @@ def check_schema(schema: object, param: str) -> None:
         raise BadRequest(f"'{param}' is not a usable JSON Schema: {exc}", param=param, code="invalid_schema") from None
 
 
-def tool_request(req: ChatCompletionRequest) -> ToolRequest:
-    """Fold tools/functions, tool_choice and response_format into one checked ToolRequest."""
-    tools = req.effective_tools()
-    key = "tools" if req.tools else "functions"
-    functions: list[Function] = []
-    seen: set[str] = set()
-    for i, tool in enumerate(tools):
-        if tool.type == "code_interpreter":
-            if CODE_TOOL.name in seen:
-                raise BadRequest(f"tool name {CODE_TOOL.name!r} is used more than once (the code_interpreter tool "
-                                 f"is the function {CODE_TOOL.name!r})", param=f"{key}[{i}]")
-            seen.add(CODE_TOOL.name)
-            functions.append(CODE_TOOL)
-            continue
-        fn = tool.function
-        param = f"{key}[{i}].function.parameters" if key == "tools" else f"functions[{i}].parameters"
-        params = fn.parameters if fn.parameters is not None else EMPTY_PARAMETERS
-        check_schema(params, param)
-        if params.get("type", "object") != "object":
-            raise BadRequest(f"'{param}' must describe an object (type: object)", param=param, code="invalid_schema")
-        params = {"type": "object", **params}
-        if fn.name in seen:
-            raise BadRequest(f"tool name {fn.name!r} is used more than once"
-                             + (" (the code_interpreter tool is the function 'python')"
-                                if CODE_TOOL in functions and fn.name == CODE_TOOL.name else ""),
-                             param=f"{key}[{i}].function.name")
-        seen.add(fn.name)
-        functions.append(Function(fn.name, fn.description or "", params))
-
-    choice = req.effective_tool_choice()
-    mode, forced = "none", None
-    if isinstance(choice, NamedToolChoice):
-        mode, forced = "named", choice.function.name
-        if forced not in seen:
-            raise BadRequest(
-                f"tool_choice names function {forced!r}, which is not in tools"
-                + (f" (available: {', '.join(sorted(seen))})" if seen else " (no tools were given)"),
-                param="tool_choice",
-            )
-    else:
-        mode = choice
-        if mode == "required" and not functions:
-            raise BadRequest("tool_choice 'required' needs at least one tool in 'tools'", param="tool_choice")
-
-    response_schema: Optional[dict] = None
-    rf = req.response_format
-    if rf is not None and rf.type == "json_object":
-        response_schema = {"type": "object"}
-    elif rf is not None and rf.type == "json_schema":
-        response_schema = rf.json_schema.schema_ if rf.json_schema.schema_ is not None else {}
-        check_schema(response_schema, "response_format.json_schema.schema")
-
-    parallel = True if req.parallel_tool_calls is None else req.parallel_tool_calls
-    return ToolRequest(tuple(functions), mode, forced, parallel, response_schema)
-
-
 @lru_cache(maxsize=512)
 def _validator(schema_json: str):
     schema = json.loads(schema_json)
     return validator_for(schema, default=jsonschema.Draft202012Validator)(schema)
 
 
-def call_problem(call: ParsedCall, request: ToolRequest) -> Optional[str]:
-    """Why a generated call is not acceptable, or None when it parses and validates."""
-    allowed = {f.name: f for f in request.allowed_functions()}
-    fn = allowed.get(call.name)
-    if fn is None:
-        return f"unknown function {call.name!r}"
+def _mismatch(value: object, schema: dict) -> Optional[str]:
+    """jsonschema's most relevant complaint about `value`, or None when it matches."""
+    error = jsonschema.exceptions.best_match(_validator(json.dumps(schema, sort_keys=True)).iter_errors(value))
+    return None if error is None else error.message
+
+
+class CallJudge:
+    """Whether a call names one of the offered functions and carries arguments (JSON
+    text) that its parameter schema accepts."""
+
+    def __init__(self, schemas: Mapping[str, dict]) -> None:
+        self.schemas = dict(schemas)
+
+    @classmethod
+    def from_tools(cls, tools: Iterable[dict]) -> "CallJudge":
+        """From OpenAI `tools` entries (`{"type": "function", "function": {...}}`)."""
+        functions = (t["function"] for t in tools if t.get("type", "function") == "function")
+        return cls({f["name"]: f.get("parameters") or {"type": "object"} for f in functions})
+
+    def problem(self, name: str, arguments: str) -> Optional[str]:
+        """Why the call is not acceptable, or None when it parses and validates."""
+        schema = self.schemas.get(name)
+        if schema is None:
+            return f"unknown function {name!r}"
+        try:
+            args = json.loads(arguments)
+        except (json.JSONDecodeError, TypeError) as exc:
+            return f"arguments are not JSON: {exc}"
+        why = _mismatch(args, schema)
+        return None if why is None else f"arguments do not match the schema: {why}"
+
+    def valid(self, name: str, arguments: str) -> bool:
+        return self.problem(name, arguments) is None
+
+    def reply(self, calls: Sequence[tuple[str, str]]) -> "ReplyVerdict":
+        """The verdict on a reply's calls, as (name, arguments) pairs in order."""
+        problems = [self.problem(name, arguments) for name, arguments in calls]
+        return ReplyVerdict(problems, bool(calls) and not _is_json(calls[-1][1]))
+
+
+@dataclass
+class ReplyVerdict:
+    problems: list[Optional[str]]  # per call, in order: why it is bad, or None
+    last_unfinished: bool  # the last call's arguments are not JSON (what max_tokens cuts)
+
+    @property
+    def valid(self) -> bool:
+        """At least one call, and every call valid."""
+        return bool(self.problems) and all(p is None for p in self.problems)
+
+    @property
+    def valid_but_cut(self) -> bool:
+        """Valid once a last call with unfinished arguments is set aside (what a server
+        returns when max_tokens cuts a call): at least one call is left, all of them valid."""
+        if self.valid:
+            return True
+        return self.last_unfinished and len(self.problems) > 1 and all(p is None for p in self.problems[:-1])
+
+
+def _is_json(text: str) -> bool:
     try:
-        args = json.loads(call.arguments)
-    except json.JSONDecodeError as exc:
-        return f"arguments are not JSON: {exc}"
-    error = jsonschema.exceptions.best_match(_validator(json.dumps(fn.parameters, sort_keys=True)).iter_errors(args))
-    return None if error is None else f"arguments do not match the schema: {error.message}"
+        json.loads(text)
+        return True
+    except (json.JSONDecodeError, TypeError):
+        return False
 
 
-def content_problem(content: str, request: ToolRequest) -> Optional[str]:
-    """Why JSON-mode content does not match response_format, or None."""
-    if request.response_schema is None:
+def content_problem(content: str, schema: Optional[dict]) -> Optional[str]:
+    """Why a JSON answer does not match the response_format schema, or None (also when
+    there is no schema to match)."""
+    if schema is None:
         return None
     try:
         value = json.loads(content)
     except json.JSONDecodeError as exc:
         return f"content is not JSON: {exc}"
-    error = jsonschema.exceptions.best_match(
-        _validator(json.dumps(request.response_schema, sort_keys=True)).iter_errors(value)
-    )
-    return None if error is None else f"content does not match the response schema: {error.message}"
+    why = _mismatch(value, schema)
+    return None if why is None else f"content does not match the response schema: {why}"

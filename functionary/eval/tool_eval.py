@@ -14,7 +14,7 @@ import json
 import time
 from dataclasses import dataclass, field
 
-import jsonschema
+from functionary.validation import CallJudge
 
 
 @dataclass
@@ -50,21 +50,11 @@ class Report:
 
 
 def check_calls(message, tools: list[dict]) -> tuple[list[str], list[str]]:
-    """(called names, problems) for one response message."""
-    schemas = {t["function"]["name"]: t["function"].get("parameters") or {} for t in tools}
-    names, problems = [], []
-    for call in message.tool_calls or []:
-        names.append(call.function.name)
-        if call.function.name not in schemas:
-            problems.append(f"unknown tool {call.function.name}")
-            continue
-        try:
-            jsonschema.validate(json.loads(call.function.arguments), schemas[call.function.name])
-        except (json.JSONDecodeError, jsonschema.ValidationError) as exc:
-            problems.append(f"{call.function.name}: {str(exc).splitlines()[0]}")
-    if not names:
-        problems.append("no call")
-    return names, problems
+    """(called names, problems) for one response message, by the server's own call judge."""
+    calls = [(c.function.name, c.function.arguments) for c in message.tool_calls or []]
+    verdict = CallJudge.from_tools(tools).reply(calls)
+    problems = [f"{name}: {p}" for (name, _), p in zip(calls, verdict.problems) if p is not None]
+    return [name for name, _ in calls], problems or ([] if calls else ["no call"])
 
 
 async def evaluate(data: dict, client, model: str, *, concurrency: int = 1, **request_options) -> Report:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from functionary.formats.base import ToolFormat, ToolRequest  # noqa: F401
+from functionary.formats.base import ToolFormat
 from functionary.formats.detection import choose
 from functionary.formats.functionary_v2 import FunctionaryV2Format
 from functionary.formats.functionary_v3_llama3 import FunctionaryV3Llama3Format
@@ -12,8 +12,7 @@ from functionary.formats.functionary_v3_llama31 import FunctionaryV3Llama31Forma
 from functionary.formats.hermes import HermesFormat
 from functionary.formats.llama3_json import Llama3JsonFormat
 from functionary.formats.mistral import MistralFormat
-from functionary.formats.plain_recipient import PlainRecipientFormat
-from functionary.formats.plain_tags import PlainTagsFormat
+from functionary.formats.plain import PlainRecipientFormat, PlainTagsFormat
 
 log = logging.getLogger(__name__)
 

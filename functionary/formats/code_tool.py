@@ -1,33 +1,18 @@
-"""The code interpreter tool (`{"type": "code_interpreter"}` in `tools`).
+"""The code interpreter tool's calls (`{"type": "code_interpreter"}` in `tools`).
 
-One mapping for every format: the tool is the function `python` with one string
-argument, `code`. Formats with a native code channel (Functionary's `>>>python`,
-`<|python_tag|>`) let the model write the code raw, and their parsers hand it back as
-arguments `{"code": "..."}`; formats without one see an ordinary JSON function. Clients
-therefore always receive a call named `python` whose arguments are `{"code": "..."}` JSON,
-and may send history either that way or with the raw code as `arguments`.
+One mapping for every format: the tool is the function `python` (`domain.CODE_TOOL`)
+with one string argument, `code`. Formats with a native code channel (Functionary's
+`>>>python`, `<|python_tag|>`) let the model write the code raw, and their parsers hand
+it back as arguments `{"code": "..."}`; formats without one see an ordinary JSON
+function. Clients therefore always receive a call named `python` whose arguments are
+`{"code": "..."}` JSON, and may send history either that way or with the raw code as
+`arguments`.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Optional
-
-from functionary.formats.base import Function
-
-CODE_TOOL_NAME = "python"
-
-CODE_TOOL = Function(
-    CODE_TOOL_NAME,
-    "Runs Python code in a stateful Jupyter notebook and returns its output.",
-    {
-        "type": "object",
-        "properties": {"code": {"type": "string", "description": "The Python code to run."}},
-        "required": ["code"],
-        "additionalProperties": False,
-    },
-    code=True,
-)
 
 
 def code_arguments(code: str) -> str:

@@ -11,22 +11,19 @@ by the tool's *name*, so a result without `name` takes it from the call it answe
 
 from __future__ import annotations
 
-import json
-from typing import Optional
-
-from functionary.constraint import ConstraintSpec
-from functionary.formats.base import ParsedCall, StreamParser, ToolFormat, ToolRequest
+from functionary.domain import ToolRequest
+from functionary.formats.base import ToolFormat, response_format_text
 from functionary.formats.code_tool import has_code_tool
 from functionary.formats.history import conversation
-from functionary.formats.recipient_segments import TEXT_RECIPIENT, RecipientParser, RecipientSyntax
+from functionary.formats.recipient_segments import TEXT_RECIPIENT, RecipientSyntax
 from functionary.openai_types import ChatMessage
 from functionary.prompts import prompt
 from functionary.schema import tools_to_typescript
 
 STOP = "<|stop|>"
 ASSISTANT_PREFIX = "\n<|from|>assistant\n<|recipient|>"
-SYNTAX = RecipientSyntax(mark=ASSISTANT_PREFIX, name_end="\n<|content|>", opens_with_mark=False, ends=(STOP,),
-                         reserved=("<|from|>", "<|recipient|>", "<|content|>"))
+SYNTAX = RecipientSyntax(mark=ASSISTANT_PREFIX, name_end="\n<|content|>", opens_with_mark=False, code_channel=True,
+                         ends=(STOP,), reserved=("<|from|>", "<|recipient|>", "<|content|>"))
 BOS = "<s>"  # the Mistral-based v2 models; the prompt holds it because serving encodes without special tokens
 
 
@@ -36,15 +33,16 @@ def message(sender: str, content: str) -> str:
 
 class FunctionaryV2Format(ToolFormat):
     name = "v2"
+    syntax = SYNTAX
 
     def render_conversation(self, messages: list[ChatMessage], request: ToolRequest) -> str:
         """The prompt without BOS and generation prompt (the form of the reference renderings)."""
-        shown = request.allowed_functions() if request.calls_allowed else ()
+        shown = request.callable_functions()
         namespace = tools_to_typescript([f.as_openai_tool() for f in shown if not f.code])
         second = "functionary_code_interpreter.txt" if has_code_tool(shown) else "functionary_v2_default_system.txt"
         out = [message("system", namespace), "\n" + message("system", prompt(second))]
         if request.response_schema is not None:
-            out.append("\n" + message("system", prompt("response_format.txt", schema=json.dumps(request.response_schema))))
+            out.append("\n" + message("system", response_format_text(request)))
         for t in conversation(messages):
             if t.role == "assistant":
                 if t.content or t.calls:
@@ -58,12 +56,3 @@ class FunctionaryV2Format(ToolFormat):
     def render_prompt(self, messages: list[ChatMessage], request: ToolRequest) -> str:
         bos = BOS if getattr(self.tokenizer, "bos_token", None) == BOS else ""
         return bos + self.render_conversation(messages, request) + ASSISTANT_PREFIX
-
-    def render_assistant(self, content: str, calls: list[ParsedCall]) -> str:
-        return SYNTAX.render(content, calls)
-
-    def constraint(self, request: ToolRequest) -> Optional[ConstraintSpec]:
-        return SYNTAX.constraint(request)
-
-    def stream_parser(self, request: ToolRequest) -> StreamParser:
-        return RecipientParser(SYNTAX, request)

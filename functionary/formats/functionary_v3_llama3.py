@@ -10,35 +10,33 @@ choice among `all`, the tools and `python` is one constrained decision.
 
 from __future__ import annotations
 
-import json
-from typing import Optional
-
-from functionary.constraint import ConstraintSpec
+from functionary.domain import ToolRequest
 from functionary.formats import llama3_markup as L
-from functionary.formats.base import ParsedCall, StreamParser, ToolFormat, ToolRequest
+from functionary.formats.base import ToolFormat, response_format_text
 from functionary.formats.code_tool import has_code_tool
 from functionary.formats.history import conversation
-from functionary.formats.recipient_segments import RecipientParser, RecipientSyntax
+from functionary.formats.recipient_segments import RecipientSyntax
 from functionary.openai_types import ChatMessage
 from functionary.prompts import prompt
 from functionary.schema import tools_to_typescript
 
-SYNTAX = RecipientSyntax(mark=">>>", name_end="\n", opens_with_mark=True, ends=(L.END_OF_TURN,),
-                         reserved=L.HEADER_TOKENS)
+SYNTAX = RecipientSyntax(mark=">>>", name_end="\n", opens_with_mark=True, code_channel=True,
+                         ends=(L.END_OF_TURN,), reserved=L.HEADER_TOKENS)
 
 
 class FunctionaryV3Llama3Format(ToolFormat):
     name = "v3.llama3"
+    syntax = SYNTAX
 
     def render_conversation(self, messages: list[ChatMessage], request: ToolRequest) -> str:
         """The prompt without BOS and generation prompt (the form of the reference renderings)."""
-        shown = request.allowed_functions() if request.calls_allowed else ()
+        shown = request.callable_functions()
         namespace = tools_to_typescript([f.as_openai_tool() for f in shown if not f.code])
         out = [L.turn("system", prompt("functionary_v3_llama3_tools.txt", namespace=namespace))]
         if has_code_tool(shown):
             out.append(L.turn("system", prompt("functionary_code_interpreter.txt")))
         if request.response_schema is not None:
-            out.append(L.turn("system", prompt("response_format.txt", schema=json.dumps(request.response_schema))))
+            out.append(L.turn("system", response_format_text(request)))
         for t in conversation(messages):
             if t.role == "assistant":
                 if t.content or t.calls:
@@ -49,12 +47,3 @@ class FunctionaryV3Llama3Format(ToolFormat):
 
     def render_prompt(self, messages: list[ChatMessage], request: ToolRequest) -> str:
         return L.begin_of_text(self.tokenizer) + self.render_conversation(messages, request) + L.header("assistant")
-
-    def render_assistant(self, content: str, calls: list[ParsedCall]) -> str:
-        return SYNTAX.render(content, calls)
-
-    def constraint(self, request: ToolRequest) -> Optional[ConstraintSpec]:
-        return SYNTAX.constraint(request)
-
-    def stream_parser(self, request: ToolRequest) -> StreamParser:
-        return RecipientParser(SYNTAX, request)

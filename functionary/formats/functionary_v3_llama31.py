@@ -11,18 +11,25 @@ Turns with calls end `<|eom_id|>`, others `<|eot_id|>`; tool results come back a
 from __future__ import annotations
 
 import json
-from typing import Optional
 
-from functionary.constraint import ConstraintSpec
-from functionary.formats import function_tags
+from functionary.domain import ToolRequest
 from functionary.formats import llama3_markup as L
-from functionary.formats.base import ParsedCall, StreamParser, ToolFormat, ToolRequest
+from functionary.formats.base import ToolFormat, response_format_text
 from functionary.formats.code_tool import has_code_tool
 from functionary.formats.history import conversation
+from functionary.formats.tagged_calls import TaggedSyntax
 from functionary.openai_types import ChatMessage
 from functionary.prompts import prompt
 
 KNOWLEDGE_CUTOFF = "Cutting Knowledge Date: December 2023\n\n"
+SYNTAX = TaggedSyntax(
+    opener="<function=", begin="<function={name}>", end="</function>", close="</function>",
+    header=r"([^>]*)>", max_header=81,  # a name of up to 80 characters, then ">"
+    code_tag=L.PYTHON_TAG,
+    # Turns with calls end <|eom_id|>, others <|eot_id|>; the engine stops on them when they are
+    # the model's stop tokens, otherwise the grammar ends the reply there.
+    ends=(L.END_OF_MESSAGE, L.END_OF_TURN), reserved=L.HEADER_TOKENS,
+)
 
 
 def tool_listing(functions) -> str:
@@ -35,9 +42,10 @@ def tool_listing(functions) -> str:
 
 class FunctionaryV3Llama31Format(ToolFormat):
     name = "v3-llama3.1"
+    syntax = SYNTAX
 
     def system_text(self, request: ToolRequest) -> str:
-        shown = request.allowed_functions() if request.calls_allowed else ()
+        shown = request.callable_functions()
         functions = [f for f in shown if not f.code]
         text = ("Environment: ipython\n\n" if has_code_tool(shown) else "\n") + KNOWLEDGE_CUTOFF
         if functions:  # the prompt file loses its trailing blank line when read, hence "\n\n"
@@ -48,7 +56,7 @@ class FunctionaryV3Llama31Format(ToolFormat):
         """The prompt without BOS and generation prompt (the form of the reference renderings)."""
         out = [L.turn("system", self.system_text(request))]
         if request.response_schema is not None:
-            out.append(L.turn("system", prompt("response_format.txt", schema=json.dumps(request.response_schema))))
+            out.append(L.turn("system", response_format_text(request)))
         for t in conversation(messages):
             if t.role == "assistant":
                 if t.content or t.calls:
@@ -62,12 +70,3 @@ class FunctionaryV3Llama31Format(ToolFormat):
 
     def render_prompt(self, messages: list[ChatMessage], request: ToolRequest) -> str:
         return L.begin_of_text(self.tokenizer) + self.render_conversation(messages, request) + L.header("assistant")
-
-    def render_assistant(self, content: str, calls: list[ParsedCall]) -> str:
-        return function_tags.render(content, calls)
-
-    def constraint(self, request: ToolRequest) -> Optional[ConstraintSpec]:
-        return function_tags.constraint(request)
-
-    def stream_parser(self, request: ToolRequest) -> StreamParser:
-        return function_tags.FunctionTagParser(request)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from functionary.formats.base import ParsedCall, normalize_arguments
-from functionary.formats.code_tool import CODE_TOOL_NAME, history_arguments
+from functionary.domain import CODE_TOOL, ParsedCall, normalize_arguments
+from functionary.formats.code_tool import history_arguments
 from functionary.openai_types import ChatMessage
 
 
@@ -52,7 +52,7 @@ def conversation(messages: list[ChatMessage]) -> list[Turn]:
 
 
 def _call(name: str, arguments: str) -> ParsedCall:
-    if name == CODE_TOOL_NAME:
+    if name == CODE_TOOL.name:
         return ParsedCall(name, history_arguments(arguments))
     return ParsedCall(name, normalize_arguments(arguments))
 

@@ -1,4 +1,4 @@
-"""Calls written as JSON objects `{"name": N, "<args key>": {...}}`: grammar and parser.
+"""Calls written as JSON objects `{"name": N, "<args key>": {...}}`: the syntax and its parser.
 
 Two families write them, with different wrapping:
 
@@ -6,28 +6,25 @@ Two families write them, with different wrapping:
                     (a reply may also open, or continue after text, with <|python_tag|>)
     Mistral:        [TOOL_CALLS] [{"name": "get_weather", "arguments": {"city": "Paris"}}, {...}]
 
-`JsonCallSyntax` captures the differences, and drives the constraint, the rendering and
-the stream parser, so the three cannot drift apart.
+`JsonCallSyntax` captures the differences.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 from functionary import constraint as C
-from functionary.constraint import ConstraintSpec
-from functionary.formats.base import Event, ParsedCall, ToolRequest, normalize_arguments
-from functionary.formats.json_scan import JsonEndScanner
-from functionary.formats.step_parser import StepParser
-from functionary.formats.text_scan import TextReleaser, partial_suffix
+from functionary.domain import Function, ParsedCall, ToolRequest, normalize_arguments
+from functionary.formats.call_syntax import CallSyntax
+from functionary.formats.parser import Event, StepParser
 
 MAX_HEADER = 256  # longer than this without matching: not a call after all
 
 
-@dataclass(frozen=True)
-class JsonCallSyntax:
+@dataclass(frozen=True, kw_only=True)
+class JsonCallSyntax(CallSyntax):
     args_key: str  # "parameters" or "arguments"
     opener: str  # the token that starts the calls ("<|python_tag|>", "[TOOL_CALLS]")
     separator: str  # between two calls
@@ -76,68 +73,70 @@ class JsonCallSyntax:
         # Without text, the plain object is the trained form; after text the opener marks the switch.
         return f"{content}{self.opener}{objects}" if content else objects
 
-    # -- the constraint --
+    def parser(self, request: ToolRequest) -> "JsonCallsParser":
+        return JsonCallsParser(self, request)
 
-    def constraint(self, request: ToolRequest) -> ConstraintSpec:
-        text_json = C.json_value(request.response_schema) if request.response_schema is not None else None
-        if not request.calls_allowed:
-            return ConstraintSpec.structural_tag(text_json or C.any_text())
-        objects = [C.tag(self.call_begin(f.name), C.json_value(f.parameters), "}") for f in request.allowed_functions()]
-        one = C.one_of(*objects)
-        single = request.mode == "named" or not request.parallel
-        more = [] if single else [C.star(C.sequence(C.const(self.separator), one))]
+    # -- grammar pieces --
+
+    def text(self, answer: Optional[dict]) -> Optional[dict]:
+        return answer  # free text needs no grammar: nothing in it ends the turn early
+
+    def calls(self, functions: Sequence[Function], single: bool) -> dict:
+        one, more = self._one(functions), self._more(functions, single)
         if self.bracketed:
-            items = C.sequence(C.optional(C.const(" ")), C.const("["), one, *more)
-            calls = C.sequence(C.const(self.opener), items, C.const("]"))
-            opener_tag, after = C.tag(self.opener, items, "]"), []
+            return C.sequence(C.const(self.opener), self._items(one, more), C.const("]"))
+        return C.sequence(C.optional(C.const(self.opener)), one, *more)
+
+    def text_then_calls(self, functions: Sequence[Function], single: bool) -> dict:
+        # Free text until an opener (or a bare call object), then the calls.
+        one, more = self._one(functions), self._more(functions, single)
+        if self.bracketed:
+            opener_tag, after = C.tag(self.opener, self._items(one, more), "]"), []
         else:
-            calls = C.sequence(C.optional(C.const(self.opener)), one, *more)
             opener_tag, after = C.tag(self.opener, one, ""), more
-        if request.mode in ("required", "named"):
-            return ConstraintSpec.structural_tag(calls)
-        if text_json is not None:  # JSON content, or calls
-            return ConstraintSpec.structural_tag(C.one_of(text_json, calls))
-        # auto: free text until an opener (or a bare call object), then the calls
         triggers, tags = [self.opener], [opener_tag]
         if self.bare_calls:
             triggers.append(self.bare_trigger)
-            tags += objects
+            tags += self._objects(functions)
         first = C.triggered_tags(triggers, tags, at_least_one=False, stop_after_first=True)
-        return ConstraintSpec.structural_tag(C.sequence(first, *after))
+        return C.sequence(first, *after)
+
+    def _objects(self, functions: Sequence[Function]) -> list[dict]:
+        return [C.tag(self.call_begin(f.name), C.json_value(f.parameters), "}") for f in functions]
+
+    def _one(self, functions: Sequence[Function]) -> dict:
+        return C.one_of(*self._objects(functions))
+
+    def _more(self, functions: Sequence[Function], single: bool) -> list[dict]:
+        return [] if single else [C.star(C.sequence(C.const(self.separator), self._one(functions)))]
+
+    @staticmethod
+    def _items(one: dict, more: list[dict]) -> dict:
+        """The bracketed list after the opener, without its closing bracket."""
+        return C.sequence(C.optional(C.const(" ")), C.const("["), one, *more)
 
 
 class JsonCallsParser(StepParser):
     def __init__(self, syntax: JsonCallSyntax, request: ToolRequest) -> None:
+        super().__init__(request, "text")
         self.syntax = syntax
-        self.calls_enabled = request.calls_allowed
         self.header = syntax.header()
         self.markers = [syntax.opener] + ([syntax.bare_trigger] if syntax.bare_calls else [])
-        self.state = "text"
-        self.pending = ""
         self.taken = ""  # what was read since the text ended, given back if no call follows
-        self.text = TextReleaser()
-        self.calls = 0
-        self.scanner: Optional[JsonEndScanner] = None
 
     def _step(self, events: list[Event]) -> bool:
-        """Advance the state machine once; True when it may advance again."""
         s = self.syntax
         if self.state == "text":
-            found = [(i, m) for m in self.markers if (i := self.pending.find(m)) >= 0] if self.calls_enabled else []
-            if not found:
-                keep = max(partial_suffix(self.pending, m) for m in self.markers) if self.calls_enabled else 0
-                self._emit_text(self.pending[: len(self.pending) - keep], events)
-                self.pending = self.pending[len(self.pending) - keep:]
+            found = self._release_up_to(self.markers if self.calls_enabled else [], events)
+            if found is None:
                 return False
-            at, marker = min(found)
-            self._emit_text(self.pending[:at], events)
-            self.pending = self.pending[at:]
-            self.taken = ""
+            marker = found[1]
             if marker == s.opener:
-                self._take(len(marker))
+                self.taken = marker
                 self.state = "open" if s.bracketed else "header"
-            else:
-                self.state = "header"  # the bare object is itself the call
+            else:  # the bare object is itself the call
+                self.pending, self.taken = marker + self.pending, ""
+                self.state = "header"
             return True
         if self.state == "open":  # after the opener: the list's "["
             body = self.pending.lstrip()
@@ -159,17 +158,9 @@ class JsonCallsParser(StepParser):
             self.pending = self.pending[m.end():]
             self.state = "args"
             return True
-        if self.state == "args":
-            if not self._scan_args(events):
+        if self.state in ("args", "trailer"):  # the arguments, then the object's closing brace
+            if not self._read_call("}", events):
                 return False
-            self.state = "trailer"
-            return True
-        if self.state == "trailer":  # the object's closing brace
-            at = self.pending.find("}")
-            if at < 0:
-                return False
-            self._end_call(events)
-            self.pending = self.pending[at + 1:]
             self.state = "between"
             return True
         # between: another call, the end of the list, or (tolerated) text
@@ -201,7 +192,6 @@ class JsonCallsParser(StepParser):
         self.state = "text"
         return True
 
-
     def finish(self) -> list[Event]:
         events: list[Event] = []
         if self.state == "text" and self.pending:
@@ -209,21 +199,3 @@ class JsonCallsParser(StepParser):
         # A call cut off mid-way (max tokens) stays incomplete; none of it is content.
         self.pending = ""
         return events
-
-
-class JsonCallsFormatMixin:
-    """Render, constraint and parser of a native format whose calls are JSON objects
-    (`syntax` says how they look); mixed into the format class."""
-
-    syntax: JsonCallSyntax
-
-    def render_assistant(self, content: str, calls: list[ParsedCall]) -> str:
-        return self.syntax.render(content, calls)
-
-    def constraint(self, request: ToolRequest) -> Optional[ConstraintSpec]:
-        if not request.calls_allowed and request.response_schema is None:
-            return None  # free text
-        return self.syntax.constraint(request)
-
-    def stream_parser(self, request: ToolRequest) -> StepParser:
-        return JsonCallsParser(self.syntax, request)

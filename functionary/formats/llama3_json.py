@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import json
 
-from functionary.formats.base import ToolRequest
-from functionary.formats.json_calls import JsonCallsFormatMixin, JsonCallSyntax
+from functionary.domain import ToolRequest
+from functionary.formats.json_calls import JsonCallSyntax
 from functionary.formats.llama3_markup import PYTHON_TAG
 from functionary.formats.native_template import NativeTemplateFormat
 
 SYNTAX = JsonCallSyntax(args_key="parameters", opener=PYTHON_TAG, separator="; ", bracketed=False, bare_calls=True)
 
 
-class Llama3JsonFormat(JsonCallsFormatMixin, NativeTemplateFormat):
-    syntax = SYNTAX
+class Llama3JsonFormat(NativeTemplateFormat):
     name = "llama3-json"
+    syntax = SYNTAX
     tools_prompt_file = "llama3_json_tools.txt"
 
     def tools_listing(self, request: ToolRequest) -> str:

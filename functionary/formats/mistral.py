@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import json
 
-from functionary.formats.base import ToolRequest
-from functionary.formats.json_calls import JsonCallsFormatMixin, JsonCallSyntax
+from functionary.domain import ToolRequest
+from functionary.formats.json_calls import JsonCallSyntax
 from functionary.formats.native_template import NativeTemplateFormat
 
 TOOL_CALLS = "[TOOL_CALLS]"
 SYNTAX = JsonCallSyntax(args_key="arguments", opener=TOOL_CALLS, separator=", ", bracketed=True, bare_calls=False)
 
 
-class MistralFormat(JsonCallsFormatMixin, NativeTemplateFormat):
-    syntax = SYNTAX
+class MistralFormat(NativeTemplateFormat):
     name = "mistral"
+    syntax = SYNTAX
     tools_prompt_file = "mistral_tools.txt"
 
     def tools_listing(self, request: ToolRequest) -> str:

@@ -15,7 +15,8 @@ import json
 import logging
 from functools import cached_property
 
-from functionary.formats.base import ToolRequest
+from functionary.domain import ToolRequest
+from functionary.formats.base import response_format_text
 from functionary.formats.history import Turn, conversation
 from functionary.formats.plain import PlainTemplateFormat
 from functionary.openai_types import ChatMessage
@@ -89,17 +90,8 @@ class NativeTemplateFormat(PlainTemplateFormat):
     def tools_listing(self, request: ToolRequest) -> str:
         return "\n".join(json.dumps(f.as_openai_tool(), ensure_ascii=False) for f in request.allowed_functions())
 
-    def system_text(self, request: ToolRequest) -> str:
-        parts = []
-        if request.calls_allowed:
-            parts.append(prompt(self.tools_prompt_file, tools=self.tools_listing(request)))
-        if request.response_schema is not None:
-            parts.append(self.response_format_text(request))
-        return "\n\n".join(parts)
-
-    @staticmethod
-    def response_format_text(request: ToolRequest) -> str:
-        return prompt("response_format.txt", schema=json.dumps(request.response_schema))
+    def tools_text(self, request: ToolRequest) -> str:
+        return prompt(self.tools_prompt_file, tools=self.tools_listing(request))
 
     @cached_property
     def uses_model_template(self) -> bool:
@@ -118,8 +110,8 @@ class NativeTemplateFormat(PlainTemplateFormat):
         return super().render_prompt(messages, request)
 
     def render_with_model_template(self, messages: list[ChatMessage], request: ToolRequest) -> str:
-        extra = self.response_format_text(request) if request.response_schema is not None else ""
-        tools = [f.as_openai_tool() for f in request.allowed_functions()] if request.calls_allowed else None
+        extra = response_format_text(request) if request.response_schema is not None else ""
+        tools = [f.as_openai_tool() for f in request.callable_functions()] or None
         return self.tokenizer.apply_chat_template(
             template_messages(conversation(messages), extra), tools=tools, tokenize=False, add_generation_prompt=True
         )

@@ -4,16 +4,17 @@ The server writes the tool prompt itself (TypeScript definitions in the system
 message), turns earlier calls into the call syntax inside assistant turns, and feeds
 tool results back as user turns, which every chat template accepts. The final text
 comes from the tokenizer's own chat template, so the model sees its native turn markup.
-Subclasses choose the call syntax (render, constraint and parser).
+Two call syntaxes are offered: `plain-tags` (the default, `<tool_call>` JSON blocks) and
+`plain-recipient` (`>>>recipient` segments).
 """
 
 from __future__ import annotations
 
-import json
-from abc import abstractmethod
-
+from functionary.domain import ToolRequest
 from functionary.formats import history
-from functionary.formats.base import ParsedCall, ToolFormat, ToolRequest
+from functionary.formats.base import ToolFormat, response_format_text
+from functionary.formats.recipient_segments import RecipientSyntax
+from functionary.formats.tagged_calls import TOOL_CALL_TAGS
 from functionary.openai_types import ChatMessage
 from functionary.prompts import prompt
 from functionary.schema import tools_to_typescript
@@ -28,23 +29,20 @@ CHATML_TEMPLATE = (
 class PlainTemplateFormat(ToolFormat):
     tools_prompt_file: str = ""
 
-    # -- the call syntax, supplied by subclasses --
-
-    @abstractmethod
-    def render_assistant(self, content: str, calls: list[ParsedCall]) -> str: ...
-
     def render_tool_result(self, name: str, content: str) -> str:
         return f"<tool_response>\n{content}\n</tool_response>"
 
     # -- prompt --
 
+    def tools_text(self, request: ToolRequest) -> str:
+        """The system message's tool section: here, a TypeScript namespace."""
+        namespace = tools_to_typescript([f.as_openai_tool() for f in request.callable_functions()])
+        return prompt(self.tools_prompt_file, namespace=namespace)
+
     def system_text(self, request: ToolRequest) -> str:
-        parts = []
-        if request.calls_allowed:
-            namespace = tools_to_typescript([f.as_openai_tool() for f in request.allowed_functions()])
-            parts.append(prompt(self.tools_prompt_file, namespace=namespace))
+        parts = [self.tools_text(request)] if request.calls_allowed else []
         if request.response_schema is not None:
-            parts.append(prompt("response_format.txt", schema=json.dumps(request.response_schema)))
+            parts.append(response_format_text(request))
         return "\n\n".join(parts)
 
     def conversation(self, messages: list[ChatMessage], request: ToolRequest) -> list[dict]:
@@ -82,3 +80,19 @@ def _merge_same_role(turns: list[dict]) -> list[dict]:
         else:
             merged.append(dict(t))
     return merged
+
+
+class PlainTagsFormat(PlainTemplateFormat):
+    """`<tool_call>` JSON blocks after optional text (the bundled model's default)."""
+
+    name = "plain-tags"
+    tools_prompt_file = "plain_tools_tags.txt"
+    syntax = TOOL_CALL_TAGS
+
+
+class PlainRecipientFormat(PlainTemplateFormat):
+    """`>>>all` text and `>>>name` call segments: the recipient is the first choice."""
+
+    name = "plain-recipient"
+    tools_prompt_file = "plain_tools_recipient.txt"
+    syntax = RecipientSyntax(mark=">>>", name_end="\n", opens_with_mark=True)

@@ -1,61 +1,44 @@
-"""Replies made of recipient segments: the grammar and the parser, side by side.
+"""Replies made of recipient segments: the syntax and its parser.
 
-Functionary's v3.llama3 and v2 formats write a reply as segments, each addressed to a
-recipient: `all` (text for the user), a function (JSON arguments) or `python` (raw code):
+A reply is a run of segments, each addressed to a recipient: `all` (text for the user),
+a function (JSON arguments) or, with a code channel, `python` (raw code):
 
-    v3.llama3:  >>>all\\nI'll check.>>>get_weather\\n{"city": "Paris"}
-    v2:         all\\n<|content|>I'll check.\\n<|from|>assistant\\n<|recipient|>get_weather\\n<|content|>{...}
+    plain-recipient, v3.llama3:  >>>all\\nI'll check.>>>get_weather\\n{"city": "Paris"}
+    v2:  all\\n<|content|>I'll check.\\n<|from|>assistant\\n<|recipient|>get_weather\\n<|content|>{...}
 
-They differ only in the marker that opens a segment, what ends the recipient name,
-whether the reply itself opens with a marker, and the end-of-turn token, so one
-`RecipientSyntax` describes each and drives both the constraint and the parser.
+The first generated tokens pick the recipient, so the choice among text and the tools
+is one constrained decision. Formats differ only in the marker that opens a segment,
+what ends the recipient name, whether the reply opens with a marker, the code channel
+and the end-of-turn tokens: one `RecipientSyntax` describes each.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 from functionary import constraint as C
-from functionary.constraint import ConstraintSpec
-from functionary.formats.base import (
-    Event,
-    Function,
-    ParsedCall,
-    TextDelta,
-    ToolRequest,
-    normalize_arguments,
-)
-from functionary.formats.code_tool import CODE_TOOL_NAME, code_of
-from functionary.formats.json_scan import JsonEndScanner
-from functionary.formats.step_parser import StepParser
-from functionary.formats.text_scan import TextReleaser, partial_suffix
+from functionary.domain import CODE_TOOL, Function, ParsedCall, ToolRequest, normalize_arguments
+from functionary.formats.call_syntax import CallSyntax
+from functionary.formats.code_tool import code_of
+from functionary.formats.parser import Event, StepParser
+from functionary.formats.text_scan import partial_suffix
 
 TEXT_RECIPIENT = "all"
 MAX_RECIPIENT = 80  # longer than this without the name's end: not a recipient after all
 
 
-@dataclass(frozen=True)
-class RecipientSyntax:
+@dataclass(frozen=True, kw_only=True)
+class RecipientSyntax(CallSyntax):
     mark: str  # opens a segment
     name_end: str  # ends the recipient name
     opens_with_mark: bool  # False when the generation prompt already holds the first marker
-    # End-of-turn tokens. The model may write one when the engine does not stop on it (it is
-    # not the model's EOS); the grammar then ends the reply and the parser stops reading.
-    ends: tuple[str, ...]
-    # Markup that never belongs inside text or code (other turns' headers): kept out of both.
-    reserved: tuple[str, ...] = ()
-
-    @property
-    def not_in_text(self) -> list[str]:
-        return [*self.ends, *self.reserved]
-
-    # -- rendering --
+    code_channel: bool = False  # the code tool's segment holds raw code, not JSON arguments
 
     def render(self, content: str, calls: list[ParsedCall]) -> str:
         segments = [TEXT_RECIPIENT + self.name_end + content] if content or not calls else []
         for c in calls:
-            code = code_of(c.arguments) if c.name == CODE_TOOL_NAME else None
+            code = code_of(c.arguments) if self.code_channel and c.name == CODE_TOOL.name else None
             body = code if code is not None else normalize_arguments(c.arguments)
             segments.append(c.name + self.name_end + body)
         if len(set(self.mark)) == 1:
@@ -67,61 +50,57 @@ class RecipientSyntax:
             return "".join(self.mark + s for s in segments)
         return self.mark.join(segments)
 
-    # -- the constraint --
+    def parser(self, request: ToolRequest) -> "RecipientParser":
+        return RecipientParser(self, request)
 
-    def constraint(self, request: ToolRequest) -> ConstraintSpec:
-        lead = [C.const(self.mark)] if self.opens_with_mark else []
-        end = C.optional(C.one_of(*[C.const(e) for e in self.ends]))
-        plain_text = C.any_text(self.not_in_text)
-        text_body = C.json_value(request.response_schema) if request.response_schema is not None else plain_text
-        text_segment = C.sequence(C.const(TEXT_RECIPIENT + self.name_end), text_body)
-        if not request.calls_allowed:
-            return ConstraintSpec.structural_tag(C.sequence(*lead, text_segment, end))
+    # -- grammar pieces --
 
-        functions = request.allowed_functions()
-        call = C.one_of(*[C.sequence(C.const(f.name + self.name_end), self._body(f)) for f in functions])
-        single = request.mode == "named" or not request.parallel
-        more = [] if single else [C.star(C.sequence(C.const(self.mark), call))]
-        calls = C.sequence(call, *more)
-        if request.mode in ("required", "named"):
-            return ConstraintSpec.structural_tag(C.sequence(*lead, calls, end))
-        if request.response_schema is not None:  # JSON content, or calls
-            return ConstraintSpec.structural_tag(C.sequence(*lead, C.one_of(text_segment, calls), end))
-        # auto: the recipient is the first choice; text may hand over to calls at a marker
+    def lead(self) -> list[dict]:
+        return [C.const(self.mark)] if self.opens_with_mark else []
+
+    def text(self, answer: Optional[dict]) -> dict:
+        return C.sequence(C.const(TEXT_RECIPIENT + self.name_end), answer or C.any_text(self.not_in_text))
+
+    def calls(self, functions: Sequence[Function], single: bool) -> dict:
+        return C.sequence(self._call(functions), *self._more(functions, single))
+
+    def text_then_calls(self, functions: Sequence[Function], single: bool) -> dict:
+        # The recipient is the first choice: text that may hand over to calls at a marker,
+        # or calls straight away.
         tags = [C.tag(self.mark + f.name + self.name_end, self._body(f), "") for f in functions]
         text_then_calls = C.sequence(
             C.const(TEXT_RECIPIENT + self.name_end),
             # (xgrammar mishandles excluded strings that overlap the trigger: those stay allowed)
             C.triggered_tags([self.mark], tags, at_least_one=False, stop_after_first=True,
                              excludes=[x for x in self.not_in_text if x not in self.mark]),
-            *more,
+            *self._more(functions, single),
         )
-        return ConstraintSpec.structural_tag(C.sequence(*lead, C.one_of(text_then_calls, calls), end))
+        return C.one_of(text_then_calls, self.calls(functions, single))
+
+    def _call(self, functions: Sequence[Function]) -> dict:
+        return C.one_of(*[C.sequence(C.const(f.name + self.name_end), self._body(f)) for f in functions])
+
+    def _more(self, functions: Sequence[Function], single: bool) -> list[dict]:
+        return [] if single else [C.star(C.sequence(C.const(self.mark), self._call(functions)))]
 
     def _body(self, f: Function) -> dict:
-        if f.code:  # raw code, up to the next segment or the end of the turn
+        if f.code and self.code_channel:  # raw code, up to the next segment or the end of the turn
             return C.any_text([self.mark, *self.not_in_text])
         return C.json_value(f.parameters)
 
 
 class RecipientParser(StepParser):
     def __init__(self, syntax: RecipientSyntax, request: ToolRequest) -> None:
+        super().__init__(request, "start" if syntax.opens_with_mark else "recipient")
         self.syntax = syntax
-        self.calls_enabled = request.calls_allowed
-        self.code_names = {f.name for f in request.allowed_functions() if f.code}
-        self.state = "start" if syntax.opens_with_mark else "recipient"
+        self.code_names = {f.name for f in request.allowed_functions() if f.code} if syntax.code_channel else set()
         self.entered_by = ""  # the marker read to reach the recipient ("" at the start of v2)
-        self.pending = ""
-        self.text = TextReleaser()
-        self.calls = 0
-        self.scanner: Optional[JsonEndScanner] = None
         # A marker made of one repeated character (">>>") may follow text ending in that
         # character: in a run, the marker is taken to be the last len(mark) characters
         # (`render` never writes such runs; this keeps odd model output readable).
         self.run_char = syntax.mark[0] if len(set(syntax.mark)) == 1 else None
 
     def _step(self, events: list[Event]) -> bool:
-        """Advance the state machine once; True when it may advance again."""
         s = self.syntax
         if self.state == "done":  # after the end-of-turn token nothing is read
             self.pending = ""
@@ -152,8 +131,7 @@ class RecipientParser(StepParser):
             name, self.pending = self.pending[:at], self.pending[at + len(s.name_end):]
             if name == TEXT_RECIPIENT or not self.calls_enabled:
                 self.state = "text"
-                return True
-            if name in self.code_names:
+            elif name in self.code_names:
                 self._open_code(name, events)
                 self.state = "code"
             else:
@@ -203,18 +181,6 @@ class RecipientParser(StepParser):
             self._close_code(events)
         self.entered_by, self.state = s.mark, "recipient"
         return True
-
-    def _release(self, text: str, events: list[Event]) -> None:
-        if not text:
-            return
-        if self.state == "code":  # raw code goes out JSON-escaped, inside {"code": "..."}
-            self._emit_code(text, events)
-        else:
-            out = self.text.release(text)
-            if out:
-                events.append(TextDelta(out))
-
-
 
     def finish(self) -> list[Event]:
         events: list[Event] = []

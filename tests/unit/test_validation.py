@@ -9,12 +9,13 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from functionary.errors import BadRequest
-from functionary.formats.base import Function, ParsedCall
+from functionary.domain import Function, ParsedCall
 from functionary.openai_types import ChatCompletionRequest, ChatMessage
 from functionary.serving import StopMatcher
-from functionary.validation import EMPTY_PARAMETERS, call_problem, content_problem, tool_request
+from functionary.domain import EMPTY_PARAMETERS, tool_request
+from functionary.validation import CallJudge, content_problem
 
-from .helpers import ADD, TOOLS, WEATHER, request, split_at
+from .formats.support import ADD, TOOLS, WEATHER, request, split_at
 
 USER = [{"role": "user", "content": "hi"}]
 
@@ -250,7 +251,11 @@ def test_unsupported_features_are_named():
     assert req(stream=True, stream_options={"include_usage": True}).unsupported_features() == []
 
 
-# -- call_problem / content_problem --
+# -- the call judge / content_problem --
+
+
+def call_problem(call: ParsedCall, tr) -> str | None:
+    return tr.judge().problem(call.name, call.arguments)
 
 
 def test_call_problem_accepts_valid_calls():
@@ -283,11 +288,23 @@ def test_call_problem_in_named_mode_refuses_other_tools():
 
 def test_content_problem():
     schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
-    tr = request("none", response_schema=schema)
-    assert content_problem('{"n": 3}', tr) is None
-    assert "not JSON" in content_problem("three", tr)
-    assert "schema" in content_problem('{"n": "3"}', tr)
-    assert content_problem("anything", request("none")) is None
+    assert content_problem('{"n": 3}', schema) is None
+    assert "not JSON" in content_problem("three", schema)
+    assert "schema" in content_problem('{"n": "3"}', schema)
+    assert content_problem("anything", None) is None
+
+
+def test_judge_from_openai_tools_is_the_servers_judge():
+    """Eval and benchmarks build the judge from the tools they sent; it must judge as the
+    server's own judge for the same functions does."""
+    tools = [f.as_openai_tool() for f in TOOLS] + [{"type": "function", "function": {"name": "bare"}}]
+    from_tools, served = CallJudge.from_tools(tools), request("auto").judge()
+    cases = [("add", '{"a": 1, "b": 2}'), ("add", '{"a": 1}'), ("get_weather", '{"city": "x", "unit": "kelvin"}'),
+             ("nope", "{}"), ("add", "{"), ("noop", "{}")]
+    for name, args in cases:
+        assert from_tools.problem(name, args) == served.problem(name, args)
+    assert from_tools.valid("bare", '{"anything": 1}')  # no parameters: any object
+    assert not from_tools.valid("bare", "[]")
 
 
 def test_tools_unchanged_by_checks():

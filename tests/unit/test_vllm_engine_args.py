@@ -10,6 +10,7 @@ import pytest
 
 from functionary import cli
 from functionary.constraint import ConstraintSpec, const, json_value, sequence
+from functionary.engines import vllm_args
 from functionary.engines.base import SamplingParams
 
 vllm = pytest.importorskip("vllm")
@@ -82,15 +83,15 @@ def test_log_level_accepted_in_any_case():
 
 
 @pytest.mark.parametrize("argv, eager, kv_bytes", [
-    ([], True, cli.CPU_KV_CACHE_BYTES),
-    (["--no-enforce-eager"], False, cli.CPU_KV_CACHE_BYTES),
+    ([], True, vllm_args.CPU_KV_CACHE_BYTES),
+    (["--no-enforce-eager"], False, vllm_args.CPU_KV_CACHE_BYTES),
     (["--gpu-memory-utilization", "0.3"], True, None),
     (["--kv-cache-memory-bytes=2000000000"], True, 2_000_000_000),
 ])
 def test_cpu_defaults_apply_only_where_the_user_chose_nothing(argv, eager, kv_bytes, monkeypatch):
     monkeypatch.delenv("VLLM_CPU_KVCACHE_SPACE", raising=False)
     args = cli.build_parser("vllm").parse_args(argv)
-    cli._cpu_defaults(args, argv)
+    vllm_args._cpu_defaults(args, argv)
     assert bool(args.enforce_eager) is eager
     assert args.kv_cache_memory_bytes == kv_bytes
 
@@ -98,7 +99,7 @@ def test_cpu_defaults_apply_only_where_the_user_chose_nothing(argv, eager, kv_by
 def test_cpu_kv_space_from_vllms_own_environment_variable_is_respected(monkeypatch):
     monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "4")
     args = cli.build_parser("vllm").parse_args([])
-    cli._cpu_defaults(args, [])
+    vllm_args._cpu_defaults(args, [])
     assert args.kv_cache_memory_bytes is None
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from functionary.validation import CallJudge
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import vs_vllm  # noqa: E402
 
@@ -18,7 +20,7 @@ TOOLS = [{"type": "function", "function": {
 
 def workload(tool_choice: str) -> dict:
     return {"name": f"t-{tool_choice}", "tools": TOOLS, "tool_choice": tool_choice,
-            "validators": vs_vllm.validators_of(TOOLS)}
+            "judge": CallJudge.from_tools(TOOLS)}
 
 
 def call(args: str, name: str = "takeoff") -> dict:
@@ -43,7 +45,7 @@ def test_auto_text_answer_is_not_judged_but_its_calls_are():
 
 
 def test_chat_is_never_judged():
-    chat = {"name": "chat", "tools": None, "tool_choice": None, "validators": None}
+    chat = {"name": "chat", "tools": None, "tool_choice": None, "judge": None}
     assert vs_vllm.judge_response([], chat)["valid"] is None
 
 

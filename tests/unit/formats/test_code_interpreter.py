@@ -10,11 +10,11 @@ from pydantic import ValidationError
 
 from functionary.errors import BadRequest
 from functionary.formats import FORMATS
-from functionary.formats.code_tool import CODE_TOOL, code_arguments
+from functionary.domain import CODE_TOOL, tool_request
+from functionary.formats.code_tool import code_arguments
 from functionary.openai_types import ChatCompletionRequest
-from functionary.validation import call_problem, tool_request
 
-from ..helpers import load_tokenizer
+from .support import load_tokenizer
 from .test_functionary_prompts import WEATHER
 
 USER = [{"role": "user", "content": "Compute 2**10"}]
@@ -54,7 +54,7 @@ def test_generated_code_call_validates():
     fmt = FORMATS["v3.llama3"](load_tokenizer())
     parsed = fmt.stream_parser(tools).parse('>>>python\nprint("hi")\n')
     assert [(c.name, json.loads(c.arguments)) for c in parsed.calls] == [("python", {"code": 'print("hi")\n'})]
-    assert call_problem(parsed.calls[0], tools) is None
+    assert tools.judge().problem(parsed.calls[0].name, parsed.calls[0].arguments) is None
 
 
 @pytest.mark.parametrize("name", ["v3.llama3", "v3-llama3.1", "v2"])

@@ -9,8 +9,7 @@ import pytest
 
 from functionary.formats import DEFAULT_PLAIN_FORMAT, FORMATS, detect
 
-from ..helpers import load_tokenizer
-from .support import family_tokenizer
+from .support import family_tokenizer, load_tokenizer
 from .templates import FAMILIES
 
 

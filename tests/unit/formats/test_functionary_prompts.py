@@ -10,7 +10,7 @@ import pytest
 
 from functionary.formats import FORMATS
 from functionary.openai_types import ChatCompletionRequest
-from functionary.validation import tool_request
+from functionary.domain import tool_request
 
 from .support import family_tokenizer
 

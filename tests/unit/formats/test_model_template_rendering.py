@@ -9,7 +9,7 @@ import json
 from functionary.formats import FORMATS
 from functionary.formats.native_template import short_id
 from functionary.openai_types import ChatCompletionRequest
-from functionary.validation import tool_request
+from functionary.domain import tool_request
 
 from .support import family_tokenizer
 from .test_functionary_prompts import CASE

@@ -1,5 +1,6 @@
-"""Streaming parsers give the same result whatever the chunking: the events of any split,
-with neighbouring deltas joined, equal those of the whole text fed at once."""
+"""Streaming parsers give the same result whatever the chunking, for every format: the
+events of any split, with neighbouring deltas joined, equal those of the whole text fed
+at once; and arbitrary text, malformed calls included, never makes a parser raise."""
 
 from __future__ import annotations
 
@@ -9,68 +10,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from functionary.formats.base import ArgsDelta, CallEnd, CallStart, TextDelta, collect
+from functionary.domain import ParsedCall
+from functionary.formats.parser import TextDelta
 
-from .helpers import (
-    FORMAT_NAMES,
+from .support import (
+    ALL_NAMES,
+    ENDS,
     MARKER_BITS,
     TEXT_CHARS,
+    TOOLS_WITH_CODE,
     call,
-    calls_for,
-    content_for,
+    check_invariant,
     load_format,
     request,
     split_at,
+    stream,
+    turns,
 )
 
-SETTINGS = settings(max_examples=80, deadline=None)
-
-
-def normalized(events):
-    """Events with neighbouring text deltas (and args deltas of one call) joined."""
-    out = []
-    for ev in events:
-        if out and isinstance(ev, TextDelta) and isinstance(out[-1], TextDelta):
-            out[-1] = TextDelta(out[-1].text + ev.text)
-        elif out and isinstance(ev, ArgsDelta) and isinstance(out[-1], ArgsDelta) and out[-1].index == ev.index:
-            out[-1] = ArgsDelta(ev.index, out[-1].text + ev.text)
-        elif not (isinstance(ev, (TextDelta, ArgsDelta)) and ev.text == ""):
-            out.append(ev)
-    return out
-
-
-def stream(fmt, req, chunks):
-    parser = fmt.stream_parser(req)
-    events = []
-    for chunk in chunks:
-        events += parser.feed(chunk)
-    return events + parser.finish()
-
-
-def check_invariant(fmt, req, text, chunks):
-    assert "".join(chunks) == text
-    whole = stream(fmt, req, [text])
-    pieces = stream(fmt, req, chunks)
-    assert normalized(pieces) == normalized(whole), chunks
-    assert collect(pieces) == collect(whole) == fmt.stream_parser(req).parse(text)
-    check_well_formed(whole)
-
-
-def check_well_formed(events):
-    """Calls are numbered from 0; args and ends only for the call that is open."""
-    open_call, next_index = None, 0
-    for ev in events:
-        if isinstance(ev, CallStart):
-            assert open_call is None and ev.index == next_index
-            open_call, next_index = ev.index, next_index + 1
-        elif isinstance(ev, ArgsDelta):
-            assert ev.index == open_call
-        elif isinstance(ev, CallEnd):
-            assert ev.index == open_call
-            open_call = None
-        else:
-            assert isinstance(ev, TextDelta) and ev.text
-
+SETTINGS = settings(max_examples=60, deadline=None)
 
 # -- fixed examples, cut every way --
 
@@ -85,13 +43,15 @@ EXAMPLES = [
     ("Let me check.", [TRICKY[0]]),
     ("", [TRICKY[1], TRICKY[2]]),
     ("Three: a <tool and a >> and {braces}.", [TRICKY[3], TRICKY[0]]),
+    ("Let me see > {x} [y]", [ParsedCall("search", '{"query": "a\\"b}", "filters": {"tags": ["]"]}}'),
+                              ParsedCall("add", '{"a": 1, "b": 2}')]),
 ]
 
 
 @pytest.mark.parametrize("mode", ["auto", "none"])
 @pytest.mark.parametrize("example", range(len(EXAMPLES)))
 def test_every_two_way_split(fmt, mode, example):
-    req = request(mode)
+    req = request(mode, tools=TOOLS_WITH_CODE)
     text = fmt.render_assistant(*EXAMPLES[example])
     for cut in range(len(text) + 1):
         check_invariant(fmt, req, text, [text[:cut], text[cut:]])
@@ -100,9 +60,8 @@ def test_every_two_way_split(fmt, mode, example):
 @pytest.mark.parametrize("mode", ["auto", "none"])
 @pytest.mark.parametrize("example", range(len(EXAMPLES)))
 def test_one_char_chunks(fmt, mode, example):
-    req = request(mode)
     text = fmt.render_assistant(*EXAMPLES[example])
-    check_invariant(fmt, req, text, list(text))
+    check_invariant(fmt, request(mode, tools=TOOLS_WITH_CODE), text, list(text))
 
 
 def test_three_way_splits_of_a_short_call(fmt):
@@ -120,64 +79,53 @@ def test_examples_parse_as_rendered(fmt):
         assert [(c.name, c.arguments) for c in parsed.calls] == [(c.name, c.arguments) for c in calls]
 
 
-# -- random turns, random cuts --
-
-
-@st.composite
-def rendered_turns(draw):
-    name = draw(st.sampled_from(FORMAT_NAMES))
-    fmt = load_format(name)
-    content = draw(content_for(name))
-    calls = draw(st.lists(calls_for(), max_size=3))
-    text = fmt.render_assistant(content, calls)
-    cuts = draw(st.lists(st.integers(0, max(len(text), 1)), max_size=12))
-    return fmt, text, split_at(text, cuts)
-
-
-@SETTINGS
-@given(rendered_turns(), st.sampled_from(["auto", "none", "required"]))
-def test_random_cuts_of_rendered_turns(turn, mode):
-    fmt, text, chunks = turn
-    check_invariant(fmt, request(mode), text, chunks)
-
-
-# -- arbitrary text, malformed calls included --
-
-WHOLE_BITS = MARKER_BITS + [
-    "<tool_call>", "\n</tool_call>", '{"name": "add", "arguments": ', '{"a": 1, "b": 2}', "}", ">>>", ">>>>",
-    ">>>all\n", ">>>add\n", ">>>all", '"\\"', "\\\\", "\t", " " * 3,
-]
-arbitrary = st.lists(st.one_of(st.text(TEXT_CHARS, max_size=5), st.sampled_from(WHOLE_BITS)), max_size=14).map("".join)
-
-
-@SETTINGS
-@given(
-    st.sampled_from(FORMAT_NAMES),
-    arbitrary,
-    st.lists(st.integers(0, 200), max_size=10),
-    st.sampled_from(["auto", "none"]),
-)
-def test_arbitrary_text_never_raises_and_is_chunking_invariant(name, text, cuts, mode):
-    check_invariant(load_format(name), request(mode), text, split_at(text, cuts))
-
-
-@SETTINGS
-@given(st.sampled_from(FORMAT_NAMES), arbitrary)
-def test_arbitrary_text_one_char_chunks(name, text):
-    check_invariant(load_format(name), request("auto"), text, list(text))
-
-
 def test_chunks_may_be_empty(fmt):
-    req = request("auto")
     text = fmt.render_assistant("Hi", [call("add", {"a": 1, "b": 2})])
     chunks = [c for ch in text for c in ("", ch, "")]
-    check_invariant(fmt, req, text, chunks)
+    check_invariant(fmt, request("auto"), text, chunks)
 
 
 def test_no_calls_when_disabled(fmt):
     text = fmt.render_assistant("Hi", [call("add", {"a": 1, "b": 2})])
     for req in (request("none"), request("auto", tools=())):
-        assert not [e for e in stream(fmt, req, list(text)) if not isinstance(e, TextDelta)]
+        assert not [e for e in stream(fmt.stream_parser(req), list(text)) if not isinstance(e, TextDelta)]
+
+
+# -- random turns, random cuts --
+
+
+@pytest.mark.parametrize("name", ALL_NAMES)
+@SETTINGS
+@given(data=st.data(), mode=st.sampled_from(["auto", "none", "required"]))
+def test_random_cuts_of_rendered_turns(name, data, mode):
+    fmt = load_format(name)
+    content, calls = data.draw(turns(name, text=True, min_calls=0, max_calls=3, functions=TOOLS_WITH_CODE))
+    text = fmt.render_assistant(content, calls)
+    if name in ENDS and data.draw(st.booleans()):
+        text += ENDS[name][0]
+    cuts = data.draw(st.lists(st.integers(0, max(len(text), 1)), max_size=12))
+    check_invariant(fmt, request(mode, tools=TOOLS_WITH_CODE), text, split_at(text, cuts))
+
+
+# -- arbitrary text, malformed calls included --
+
+WHOLE_BITS = MARKER_BITS + [
+    "<tool_call>", "\n</tool_call>", '{"name": "add", "arguments": ', '{"name": "add", "parameters": ',
+    '{"a": 1, "b": 2}', "}", ">>>", ">>>>", ">>>all\n", ">>>add\n", ">>>python\n", ">>>all", '"\\"', "\\\\", "\t",
+    " " * 3, "<function=add>", "</function>", "<|python_tag|>", "<|eot_id|>", "<|eom_id|>",
+    "\n<|from|>assistant\n<|recipient|>", "all\n<|content|>", "add\n<|content|>", "<|stop|>", "[TOOL_CALLS]",
+    "[TOOL_CALLS] [", "; ", ", ", "]",
+]
+arbitrary = st.lists(st.one_of(st.text(TEXT_CHARS, max_size=5), st.sampled_from(WHOLE_BITS)), max_size=14).map("".join)
+
+
+@pytest.mark.parametrize("name", ALL_NAMES)
+@settings(max_examples=80, deadline=None)
+@given(text=arbitrary, cuts=st.lists(st.integers(0, 200), max_size=10), mode=st.sampled_from(["auto", "none"]))
+def test_arbitrary_text_never_raises_and_is_chunking_invariant(name, text, cuts, mode):
+    fmt = load_format(name)
+    check_invariant(fmt, request(mode, tools=TOOLS_WITH_CODE), text, split_at(text, cuts))
+    check_invariant(fmt, request(mode, tools=TOOLS_WITH_CODE), text, list(text))
 
 
 # -- malformed or cut-off calls: same answer however they arrive --
@@ -192,6 +140,8 @@ LONG = "x" * 300
     ">>>" + LONG + ">>>add\n{\"a\": 1, \"b\": 2}",
     ">>>all\nHi>>>" + LONG + "\n{}",
     ">>>all\nHi>>>" + LONG + ">>>add\n{}",
+    "<function=" + LONG + "><function=add>{\"a\": 1, \"b\": 2}</function>",
+    "[TOOL_CALLS] " + LONG + "[TOOL_CALLS] [{\"name\": \"add\", \"arguments\": {}}]",
 ])
 def test_long_malformed_headers_are_chunking_invariant(fmt, text):
     req = request("auto")
@@ -207,6 +157,10 @@ def test_long_malformed_headers_are_chunking_invariant(fmt, text):
     ("plain-recipient", ">>>all\nHi>>>>", "Hi>"),
     ("plain-recipient", ">>>all\nHi>>>ad", "Hi"),
     ("plain-recipient", '>>>all\nHi>>>add\n{"a": 1', "Hi"),
+    ("plain-recipient", ">>", ""),
+    ("v3.llama3", '>>>all\nHi>>>add\n{"a": 1', "Hi"),
+    ("v3-llama3.1", 'Hi<function=add>{"a": 1', "Hi"),
+    ("mistral", 'Hi[TOOL_CALLS] [{"name": "add", "arguments": {"a": 1', "Hi"),
 ])
 def test_cut_off_marker_or_call_is_not_content(name, text, content):
     fmt = load_format(name)
@@ -216,7 +170,7 @@ def test_cut_off_marker_or_call_is_not_content(name, text, content):
 
 
 def test_a_malformed_opener_is_given_back_as_text():
-    """Past MAX_HEADER chars without a header the opener was text, spacing kept, and a
+    """Past the header limit without a header the opener was text, spacing kept, and a
     well-formed call further on is still read."""
     fmt = load_format("plain-tags")
     text = "Hi <tool_call>" + LONG + '\n<tool_call>\n{"name": "add", "arguments": {"a": 1, "b": 2}}\n</tool_call>'

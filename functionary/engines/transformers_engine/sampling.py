@@ -1,10 +1,27 @@
-"""Turning one row of logits into a token: penalties, temperature, top-p, seeded draws."""
+"""Turning one row of logits into a token: grammar mask, penalties, temperature, top-p,
+seeded draws."""
 
 from __future__ import annotations
 
 import torch
+import xgrammar as xgr
 
 from functionary.engines.base import SamplingParams
+from functionary.engines.transformers_engine.sequence import Sequence
+
+
+def next_token(seq: Sequence, logits: torch.Tensor, vocab_size: int) -> int:
+    """The sequence's next token from its row of logits, under its grammar and penalties."""
+    logits = logits.float()
+    if seq.matcher is not None:
+        if seq.bitmask is None:  # one buffer per sequence, refilled every token
+            seq.bitmask = xgr.allocate_token_bitmask(1, vocab_size)
+        seq.matcher.fill_next_token_bitmask(seq.bitmask)
+        logits = logits.unsqueeze(0)
+        xgr.apply_token_bitmask_inplace(logits, seq.bitmask.to(logits.device))
+        logits = logits[0]
+    apply_penalties(logits, seq.counts, seq.params)
+    return sample(logits.cpu(), seq.params, seq.generator)
 
 
 def apply_penalties(logits: torch.Tensor, counts: dict[int, int], params: SamplingParams) -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from functionary.formats.json_scan import JsonEndScanner
 from functionary.formats.text_scan import TextReleaser, partial_suffix
 
-from .helpers import TEXT_CHARS, split_at
+from .support import TEXT_CHARS, split_at
 
 SETTINGS = settings(max_examples=100, deadline=None)
 

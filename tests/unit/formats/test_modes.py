@@ -1,6 +1,8 @@
-"""What each tool_choice mode lets the model write (ARCHITECTURE.md, "What the constraint
-guarantees"), checked by running strings through the compiled grammar of both formats.
-Every accepted string must also parse back to the content and calls it was made from."""
+"""What each tool_choice mode lets the model write, for every format in the registry
+(ARCHITECTURE.md, "What the constraint guarantees"), checked by running strings through
+the compiled grammar. Every accepted string must also parse back to the content and
+calls it was made from. Format-specific rules (end tokens, the code channel, how plain
+formats separate calls) follow at the end."""
 
 from __future__ import annotations
 
@@ -8,9 +10,27 @@ import json
 
 import pytest
 
-from functionary.formats.base import ParsedCall
+from functionary.constraint import SAFE_INTEGER, bounded_numbers
+from functionary.domain import CODE_TOOL, ParsedCall
+from functionary.formats.code_tool import code_arguments
 
-from .helpers import ADD, TOOLS, WEATHER, accepts, call, parse, request, same_calls
+from .support import (
+    ADD,
+    ENDS,
+    FREE_TEXT_NAMES,
+    FUNCTIONARY_NAMES,
+    TOOLS,
+    TOOLS_WITH_CODE,
+    WEATHER,
+    accepts,
+    call,
+    check_accepts,
+    check_rejects,
+    load_format,
+    parse,
+    request,
+    same_calls,
+)
 
 TEXT = "Let me check that for you."
 W_PARIS = call("get_weather", {"city": "Paris"})
@@ -18,6 +38,7 @@ W_OSLO_F = call("get_weather", {"city": "Oslo", "unit": "fahrenheit"})
 ADD_1_2 = call("add", {"a": 1, "b": 2})
 SEARCH_NESTED = call("search", {"query": "lamp", "filters": {"tags": ["a", "b"], "price": 9.5}, "matrix": [[1], []]})
 NOOP = call("noop", {})
+CODE = ParsedCall(CODE_TOOL.name, code_arguments("import math\nprint(math.pi)"))
 
 # Arguments that break the tool's schema, each in one way.
 BAD_CALLS = {
@@ -33,20 +54,6 @@ BAD_CALLS = {
     "unknown tool": ParsedCall("delete_everything", "{}"),
     "null for a required string": ParsedCall("get_weather", '{"city": null}'),
 }
-
-
-def check_accepts(fmt, req, content, calls):
-    text = fmt.render_assistant(content, calls)
-    assert accepts(fmt, req, text), f"rejected: {text!r}"
-    parsed = parse(fmt, req, text)
-    assert parsed.content == content.strip()
-    assert same_calls(parsed.calls, calls)
-
-
-def check_rejects(fmt, req, content, calls):
-    text = fmt.render_assistant(content, calls)
-    assert not accepts(fmt, req, text), f"accepted: {text!r}"
-
 
 # (content, calls) the mode must allow / refuse.
 AUTO_OK = [
@@ -67,6 +74,9 @@ PARALLEL_OK = [
 ]
 
 
+# -- auto --
+
+
 @pytest.mark.parametrize("content,calls", AUTO_OK + PARALLEL_OK)
 def test_auto_parallel_accepts(fmt, content, calls):
     check_accepts(fmt, request("auto"), content, calls)
@@ -78,15 +88,15 @@ def test_auto_single_accepts(fmt, content, calls):
 
 
 @pytest.mark.parametrize("content,calls", PARALLEL_OK)
-def test_auto_single_rejects_second_call(fmt, content, calls):
+def test_auto_single_rejects_a_second_call(fmt, content, calls):
     check_rejects(fmt, request("auto", parallel=False), content, calls)
 
 
 @pytest.mark.parametrize("parallel", [True, False])
 def test_auto_rejects_text_after_a_call(fmt, parallel):
-    req = request("auto", parallel=parallel)
-    text = fmt.render_assistant("", [W_PARIS]) + fmt.render_assistant("And more words.", [])
-    assert not accepts(fmt, req, text)
+    one = fmt.render_assistant("", [W_PARIS])
+    for text in (one + " And more words.", one + fmt.render_assistant("And more words.", [])):
+        assert not accepts(fmt, request("auto", parallel=parallel), text)
 
 
 @pytest.mark.parametrize("mode", ["auto", "required"])
@@ -103,6 +113,9 @@ def test_schema_violations_rejected_named(fmt, why):
     bad = BAD_CALLS[why]
     forced = bad.name if bad.name in {f.name for f in TOOLS} else "add"
     check_rejects(fmt, request("named", forced=forced), "", [bad])
+
+
+# -- required and named --
 
 
 @pytest.mark.parametrize("parallel", [True, False])
@@ -132,17 +145,31 @@ def test_named_allows_exactly_one_call_to_that_tool(fmt, parallel):
 
 
 def test_incomplete_call_is_not_a_complete_output(fmt):
+    text = fmt.render_assistant("", [W_PARIS])
     for mode in ("auto", "required"):
-        text = fmt.render_assistant("", [W_PARIS])
         for cut in (1, 2, len(text) // 2):
             assert not accepts(fmt, request(mode), text[:-cut])
+
+
+@pytest.mark.parametrize("mode", ["required", "named"])
+def test_calls_only_parsers_drop_a_cut_off_opener(fmt, mode):
+    """In calls-only modes no text is content: what a parser flushes when max_tokens cuts
+    the first call's opener is not handed to the client."""
+    req = request(mode, forced="add" if mode == "named" else None)
+    text = fmt.render_assistant("", [ADD_1_2])
+    for cut in range(1, len(text)):
+        parsed = parse(fmt, req, text[:cut])
+        assert parsed.content == "", (text[:cut], parsed)
+    assert same_calls(parse(fmt, req, text).calls, [ADD_1_2])
+
+
+# -- none, and no tools --
 
 
 def test_none_mode_parser_never_yields_a_call(fmt):
     req = request("none")
     for content, calls in AUTO_OK + PARALLEL_OK:
-        text = fmt.render_assistant(content, calls)
-        parsed = parse(fmt, req, text)
+        parsed = parse(fmt, req, fmt.render_assistant(content, calls))
         assert parsed.calls == []
         if not calls:
             assert parsed.content == content.strip()
@@ -152,12 +179,11 @@ def test_none_mode_parser_never_yields_a_call(fmt):
 
 def test_none_mode_constraint(fmt):
     req = request("none")
-    spec = fmt.constraint(req)
-    if fmt.name == "plain-tags":
-        assert spec is None  # free text
+    if fmt.constraint(req) is None:
+        assert fmt.name in FREE_TEXT_NAMES  # free text; the parser reads no calls (above)
         return
+    assert fmt.name not in FREE_TEXT_NAMES
     assert accepts(fmt, req, fmt.render_assistant(TEXT, []))
-    # The reply must open as text to the user; later `>>>` are plain text (see the parser test).
     for calls in ([W_PARIS], [W_PARIS, ADD_1_2]):
         assert not accepts(fmt, req, fmt.render_assistant("", calls))
 
@@ -165,9 +191,10 @@ def test_none_mode_constraint(fmt):
 def test_no_tools_means_no_calls(fmt):
     req = request("auto", tools=())
     assert not req.calls_allowed
-    text = fmt.render_assistant("", [W_PARIS])
-    assert parse(fmt, req, text).calls == []
+    assert parse(fmt, req, fmt.render_assistant("", [W_PARIS])).calls == []
 
+
+# -- response_format --
 
 PERSON = {
     "type": "object",
@@ -216,11 +243,49 @@ def test_constraint_is_deterministic(fmt):
     assert fmt.constraint(request("auto")).key != fmt.constraint(request("auto", parallel=False)).key
 
 
-def test_allowed_functions_named():
-    req = request("named", forced="add")
-    assert req.allowed_functions() == (ADD,)
-    assert request("auto").allowed_functions() == TOOLS
-    assert WEATHER in request("required").allowed_functions()
+def test_what_each_mode_means():
+    """The ToolRequest properties every constraint and parser reads."""
+    assert request("named", forced="add").allowed_functions() == (ADD,)
+    assert request("auto").allowed_functions() == TOOLS and WEATHER in request("required").allowed_functions()
+    table = {  # mode, parallel -> calls_allowed, calls_only, single_call
+        ("auto", True): (True, False, False), ("auto", False): (True, False, True),
+        ("required", True): (True, True, False), ("required", False): (True, True, True),
+        ("named", True): (True, True, True), ("none", True): (False, False, False),
+    }
+    for (mode, parallel), expected in table.items():
+        req = request(mode, parallel=parallel, forced="add" if mode == "named" else None)
+        assert (req.calls_allowed, req.calls_only, req.single_call) == expected, (mode, parallel)
+    no_tools = request("auto", tools=())
+    assert (no_tools.calls_allowed, no_tools.calls_only, no_tools.callable_functions()) == (False, False, ())
+    assert request("none").callable_functions() == ()
+
+
+def test_unbounded_integers_are_capped_for_generation():
+    """Small models write digits forever; generation keeps integers in the safe-integer range."""
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}, "xs": {"type": "array", "items": {"type": "number"}},
+                                               "m": {"type": "integer", "maximum": 5}}, "required": ["n"]}
+    bounded = bounded_numbers(schema)
+    assert bounded["properties"]["n"] == {"type": "integer", "minimum": -SAFE_INTEGER, "maximum": SAFE_INTEGER}
+    assert bounded["properties"]["xs"]["items"] == {"type": "number"}  # decimals stay unrestricted
+    assert bounded["properties"]["m"] == {"type": "integer", "maximum": 5, "minimum": -SAFE_INTEGER}
+    assert schema["properties"]["n"] == {"type": "integer"}  # the caller's schema is untouched
+
+
+# -- plain formats: how calls follow each other and ">" runs --
+
+
+@pytest.mark.parametrize("mode", ["required", "auto"])
+def test_plain_tags_calls_follow_each_other_directly(mode):
+    """After `</tool_call>` only the end of turn or the next `<tool_call>` may come: a
+    newline there is what kept the 135M model writing calls until max_tokens."""
+    fmt, req = load_format("plain-tags"), request(mode)
+    one = fmt.render_assistant("", [W_PARIS])
+    two = fmt.render_assistant("", [W_PARIS, ADD_1_2])
+    assert two == one + fmt.render_assistant("", [ADD_1_2])  # nothing between the blocks
+    assert accepts(fmt, req, one) and accepts(fmt, req, two)
+    assert not accepts(fmt, req, one + "\n")
+    assert not accepts(fmt, req, one + "\n" + fmt.render_assistant("", [ADD_1_2]))
+    assert same_calls(parse(fmt, req, two).calls, [W_PARIS, ADD_1_2])
 
 
 @pytest.mark.parametrize("text,content", [
@@ -231,8 +296,6 @@ def test_allowed_functions_named():
 def test_recipient_text_ending_in_gt_before_a_call(text, content):
     """Text may end in ">" right before the marker: whatever run of ">" the grammar lets
     through, the parser reads the last three as the marker, as the grammar does."""
-    from .helpers import load_format
-
     fmt, req = load_format("plain-recipient"), request("auto")
     assert accepts(fmt, req, text)
     parsed = parse(fmt, req, text)
@@ -240,33 +303,61 @@ def test_recipient_text_ending_in_gt_before_a_call(text, content):
     assert not accepts(fmt, req, '>>>all\nok>>>>>>add\n{"a": 1, "b": 2}')  # text never holds ">>>"
 
 
-def test_unbounded_integers_are_capped_for_generation():
-    """Small models write digits forever; generation keeps integers in the safe-integer range."""
-    from functionary.constraint import SAFE_INTEGER, bounded_numbers
-
-    schema = {"type": "object", "properties": {"n": {"type": "integer"}, "xs": {"type": "array", "items": {"type": "number"}},
-                                               "m": {"type": "integer", "maximum": 5}}, "required": ["n"]}
-    bounded = bounded_numbers(schema)
-    assert bounded["properties"]["n"] == {"type": "integer", "minimum": -SAFE_INTEGER, "maximum": SAFE_INTEGER}
-    assert bounded["properties"]["xs"]["items"] == {"type": "number"}  # decimals stay unrestricted
-    assert bounded["properties"]["m"] == {"type": "integer", "maximum": 5, "minimum": -SAFE_INTEGER}
-    assert schema["properties"]["n"] == {"type": "integer"}  # the caller's schema is untouched
+# -- end-of-turn tokens and the code channel of the Functionary formats --
 
 
-# -- plain-tags: what may follow a finished call --------------------------------------
+@pytest.mark.parametrize("name", FUNCTIONARY_NAMES)
+def test_an_end_token_ends_the_reply(name):
+    fmt = load_format(name)
+    for mode, content, calls in [("auto", TEXT, []), ("auto", TEXT, [W_PARIS]), ("required", "", [ADD_1_2])]:
+        text = fmt.render_assistant(content, calls)
+        for end in ENDS[name]:
+            assert accepts(fmt, request(mode), text + end)
+            assert not accepts(fmt, request(mode), text + end + "more")
+            parsed = parse(fmt, request(mode), text + end + "ignored")
+            assert parsed.content == content and same_calls(parsed.calls, calls)
+    # end tokens are never text
+    assert not accepts(fmt, request("auto"), fmt.render_assistant(f"a{ENDS[name][0]}b", []))
 
 
-@pytest.mark.parametrize("mode", ["required", "auto"])
-def test_plain_tags_calls_follow_each_other_directly(mode):
-    """After `</tool_call>` only the end of turn or the next `<tool_call>` may come: a
-    newline there is what kept the 135M model writing calls until max_tokens."""
-    from .helpers import load_format
+@pytest.mark.parametrize("name", FUNCTIONARY_NAMES)
+def test_code_tool_is_raw_code(name):
+    fmt, req = load_format(name), request("auto", tools=TOOLS_WITH_CODE)
+    for content, calls in [("", [CODE]), (TEXT, [CODE]), (TEXT, [W_PARIS, CODE])]:
+        text = fmt.render_assistant(content, calls)
+        assert "print(math.pi)" in text and '"code"' not in text  # raw, not JSON
+        check_accepts(fmt, req, content, calls)
+    # without the code tool there is no code channel
+    check_rejects(fmt, request("auto"), "", [CODE])
+    check_accepts(fmt, request("named", forced="python", tools=TOOLS_WITH_CODE), "", [CODE])
+    check_rejects(fmt, request("named", forced="python", tools=TOOLS_WITH_CODE), "", [W_PARIS])
 
-    fmt, req = load_format("plain-tags"), request(mode)
-    one = fmt.render_assistant("", [W_PARIS])
-    two = fmt.render_assistant("", [W_PARIS, ADD_1_2])
-    assert two == one + fmt.render_assistant("", [ADD_1_2])  # nothing between the blocks
-    assert accepts(fmt, req, one) and accepts(fmt, req, two)
-    assert not accepts(fmt, req, one + "\n")
-    assert not accepts(fmt, req, one + "\n" + fmt.render_assistant("", [ADD_1_2]))
-    assert same_calls(parse(fmt, req, two).calls, [W_PARIS, ADD_1_2])
+
+@pytest.mark.parametrize("name", ["hermes", "llama3-json", "mistral", "plain-recipient", "plain-tags"])
+def test_code_tool_is_a_json_function_elsewhere(name):
+    fmt = load_format(name)
+    assert '"code": "import math' in fmt.render_assistant("", [CODE])
+    check_accepts(fmt, request("required", tools=TOOLS_WITH_CODE), "", [CODE])
+
+
+def test_llama31_code_comes_last():
+    fmt, req = load_format("v3-llama3.1"), request("auto", tools=TOOLS_WITH_CODE)
+    text = fmt.render_assistant("", [CODE]) + fmt.render_assistant("", [W_PARIS])
+    parsed = parse(fmt, req, text)  # everything after <|python_tag|> is code
+    assert [c.name for c in parsed.calls] == ["python"]
+    assert json.loads(parsed.calls[0].arguments)["code"].endswith("</function>")
+
+
+def test_tools_fixture_has_no_code_tool():
+    assert not any(f.code for f in TOOLS)
+
+
+@pytest.mark.parametrize("name,markup", [("v2", "<|from|>"), ("v2", "<|content|>"), ("v3.llama3", "<|start_header_id|>"),
+                                         ("v3-llama3.1", "<|start_header_id|>")])
+def test_other_turns_markup_is_never_text_or_code(name, markup):
+    fmt = load_format(name)
+    # (v2's auto text may hold them: they are part of its segment marker, see recipient_segments)
+    for req in (request("auto", tools=TOOLS_WITH_CODE), request("none")) if name != "v2" else (request("none"),):
+        assert not accepts(fmt, req, fmt.render_assistant(f"a{markup}user", []))
+    code = ParsedCall(CODE_TOOL.name, code_arguments(f"x = 1{markup}"))
+    assert not accepts(fmt, request("auto", tools=TOOLS_WITH_CODE), fmt.render_assistant("", [code]))

@@ -7,12 +7,11 @@ import json
 
 import pytest
 
-from functionary.formats.base import ParsedCall
-from functionary.formats.base import normalize_arguments
+from functionary.domain import ParsedCall, normalize_arguments
 from functionary.formats.plain import CHATML_TEMPLATE
 from functionary.openai_types import ChatMessage
 
-from .helpers import ADD, WEATHER, request
+from .support import ADD, WEATHER, request
 
 GEN = "<|im_start|>assistant\n"
 SMOL_DEFAULT = "You are a helpful AI assistant named SmolLM"
@@ -36,8 +35,8 @@ def turn_texts(prompt: str) -> list[tuple[str, str]]:
     return out
 
 
-def test_system_prompt_merged_with_tool_section(fmt):
-    prompt = fmt.render_prompt([msg("system", "You are terse."), msg("user", "hi")], request("auto"))
+def test_system_prompt_merged_with_tool_section(plain_fmt):
+    prompt = plain_fmt.render_prompt([msg("system", "You are terse."), msg("user", "hi")], request("auto"))
     turns = turn_texts(prompt)
     assert [r for r, _ in turns] == ["system", "user"]
     system = turns[0][1]
@@ -49,48 +48,48 @@ def test_system_prompt_merged_with_tool_section(fmt):
     assert prompt.endswith(GEN)
 
 
-def test_tool_section_without_a_system_message(fmt):
-    prompt = fmt.render_prompt([msg("user", "hi")], request("required"))
+def test_tool_section_without_a_system_message(plain_fmt):
+    prompt = plain_fmt.render_prompt([msg("user", "hi")], request("required"))
     turns = turn_texts(prompt)
     assert turns[0][0] == "system" and "namespace functions {" in turns[0][1]
     assert turns[1] == ("user", "hi")
 
 
-def test_the_syntax_is_explained(fmt):
-    system = turn_texts(fmt.render_prompt([msg("user", "hi")], request("auto")))[0][1]
-    assert ("<tool_call>" if fmt.name == "plain-tags" else ">>>") in system
+def test_the_syntax_is_explained(plain_fmt):
+    system = turn_texts(plain_fmt.render_prompt([msg("user", "hi")], request("auto")))[0][1]
+    assert ("<tool_call>" if plain_fmt.name == "plain-tags" else ">>>") in system
 
 
 @pytest.mark.parametrize("req", [request("none"), request("auto", tools=())], ids=["none", "no-tools"])
-def test_no_tools_in_the_prompt_when_calls_are_off(fmt, req):
-    prompt = fmt.render_prompt([msg("system", "Be nice."), msg("user", "hi")], req)
+def test_no_tools_in_the_prompt_when_calls_are_off(plain_fmt, req):
+    prompt = plain_fmt.render_prompt([msg("system", "Be nice."), msg("user", "hi")], req)
     assert "namespace functions" not in prompt
     assert "get_weather" not in prompt
     assert turn_texts(prompt)[0] == ("system", "Be nice.")
     # no system message at all: the template's own default stays
-    bare = fmt.render_prompt([msg("user", "hi")], req)
+    bare = plain_fmt.render_prompt([msg("user", "hi")], req)
     assert "namespace functions" not in bare and SMOL_DEFAULT in bare
     assert bare.endswith(GEN)
 
 
-def test_named_mode_shows_only_the_forced_tool(fmt):
-    prompt = fmt.render_prompt([msg("user", "add 1 and 2")], request("named", forced="add"))
+def test_named_mode_shows_only_the_forced_tool(plain_fmt):
+    prompt = plain_fmt.render_prompt([msg("user", "add 1 and 2")], request("named", forced="add"))
     assert "type add = " in prompt
     assert "get_weather" not in prompt
 
 
-def test_response_format_instruction(fmt):
+def test_response_format_instruction(plain_fmt):
     schema = {"type": "object", "properties": {"answer": {"type": "integer"}}, "required": ["answer"]}
     for req in (request("none", response_schema=schema), request("auto", response_schema=schema)):
-        system = turn_texts(fmt.render_prompt([msg("user", "hi")], req))[0][1]
+        system = turn_texts(plain_fmt.render_prompt([msg("user", "hi")], req))[0][1]
         assert "Reply with a single JSON value that matches this JSON Schema:" in system
         assert json.dumps(schema) in system
         assert ("namespace functions {" in system) == req.calls_allowed
-    plain = fmt.render_prompt([msg("user", "hi")], request("auto"))
+    plain = plain_fmt.render_prompt([msg("user", "hi")], request("auto"))
     assert "Reply with a single JSON value" not in plain
 
 
-def test_earlier_calls_rendered_in_the_call_syntax(fmt):
+def test_earlier_calls_rendered_in_the_call_syntax(plain_fmt):
     messages = [
         msg("user", "weather in A and B?"),
         msg("assistant", "Checking.", tool_calls=[
@@ -100,26 +99,26 @@ def test_earlier_calls_rendered_in_the_call_syntax(fmt):
         msg("tool", "sunny", tool_call_id="c1"),
         msg("tool", "rain", tool_call_id="c2"),
     ]
-    prompt = fmt.render_prompt(messages, request("auto"))
-    expected = fmt.render_assistant("Checking.", [
+    prompt = plain_fmt.render_prompt(messages, request("auto"))
+    expected = plain_fmt.render_assistant("Checking.", [
         ParsedCall("get_weather", '{"city": "A"}'), ParsedCall("get_weather", '{"city": "B"}'),
     ])
     assert ("assistant", expected) in turn_texts(prompt)
     assert '{"city": "A"}' in prompt and '{"city":"A"}' not in prompt
 
 
-def test_legacy_function_call_in_history(fmt):
+def test_legacy_function_call_in_history(plain_fmt):
     messages = [
         msg("user", "add"),
         msg("assistant", None, function_call={"name": "add", "arguments": '{"a":1,"b":2}'}),
         msg("function", "3", name="add"),
     ]
-    turns = turn_texts(fmt.render_prompt(messages, request("auto")))
-    assert ("assistant", fmt.render_assistant("", [ParsedCall("add", '{"a": 1, "b": 2}')])) in turns
+    turns = turn_texts(plain_fmt.render_prompt(messages, request("auto")))
+    assert ("assistant", plain_fmt.render_assistant("", [ParsedCall("add", '{"a": 1, "b": 2}')])) in turns
     assert turns[-1] == ("user", "<tool_response>\n3\n</tool_response>")
 
 
-def test_tool_results_are_user_turns_in_call_order(fmt):
+def test_tool_results_are_user_turns_in_call_order(plain_fmt):
     messages = [
         msg("user", "go"),
         msg("assistant", None, tool_calls=[
@@ -132,13 +131,13 @@ def test_tool_results_are_user_turns_in_call_order(fmt):
         msg("tool", "two", tool_call_id="c2"),
         msg("user", "thanks"),
     ]
-    turns = turn_texts(fmt.render_prompt(messages, request("auto")))
+    turns = turn_texts(plain_fmt.render_prompt(messages, request("auto")))
     assert [r for r, _ in turns] == ["system", "user", "assistant", "user"]
     results = "\n\n".join(f"<tool_response>\n{x}\n</tool_response>" for x in ("one", "two", "three"))
     assert turns[-1] == ("user", results + "\n\nthanks")  # the next user message joins the results
 
 
-def test_results_without_known_ids_keep_their_order(fmt):
+def test_results_without_known_ids_keep_their_order(plain_fmt):
     messages = [
         msg("user", "go"),
         msg("assistant", None, tool_calls=[tool_call("c1", "add", "{}"), tool_call("c2", "add", "{}")]),
@@ -146,11 +145,11 @@ def test_results_without_known_ids_keep_their_order(fmt):
         msg("tool", "second", tool_call_id="c2"),
         msg("tool", "first", tool_call_id="c1"),
     ]
-    last = turn_texts(fmt.render_prompt(messages, request("auto")))[-1][1]
+    last = turn_texts(plain_fmt.render_prompt(messages, request("auto")))[-1][1]
     assert last.index("first") < last.index("second") < last.index("unknown")
 
 
-def test_results_are_sorted_only_against_the_assistant_turn_before_them(fmt):
+def test_results_are_sorted_only_against_the_assistant_turn_before_them(plain_fmt):
     messages = [
         msg("user", "go"),
         msg("assistant", None, tool_calls=[tool_call("a", "add", "{}"), tool_call("b", "add", "{}")]),
@@ -160,46 +159,46 @@ def test_results_are_sorted_only_against_the_assistant_turn_before_them(fmt):
         msg("tool", "A2", tool_call_id="a"),
         msg("tool", "B2", tool_call_id="b"),
     ]
-    users = [c for r, c in turn_texts(fmt.render_prompt(messages, request("auto"))) if r == "user"]
+    users = [c for r, c in turn_texts(plain_fmt.render_prompt(messages, request("auto"))) if r == "user"]
     assert users[1].index("A1") < users[1].index("B1")
     assert users[2].index("B2") < users[2].index("A2")
 
 
-def test_consecutive_turns_of_one_role_are_merged(fmt):
+def test_consecutive_turns_of_one_role_are_merged(plain_fmt):
     messages = [msg("system", "S1"), msg("developer", "S2"), msg("user", "U1"), msg("user", "U2"),
                 msg("assistant", "A1"), msg("assistant", "A2"), msg("user", "U3")]
-    turns = turn_texts(fmt.render_prompt(messages, request("none")))
+    turns = turn_texts(plain_fmt.render_prompt(messages, request("none")))
     assert turns == [
         ("system", "S1\n\nS2"),
         ("user", "U1\n\nU2"),
-        ("assistant", fmt.render_assistant("A1", [])),  # assistant turns stay apart
-        ("assistant", fmt.render_assistant("A2", [])),
+        ("assistant", plain_fmt.render_assistant("A1", [])),  # assistant turns stay apart
+        ("assistant", plain_fmt.render_assistant("A2", [])),
         ("user", "U3"),
     ]
 
 
-def test_developer_role_is_system(fmt):
-    prompt = fmt.render_prompt([msg("developer", "Use metric units."), msg("user", "hi")], request("auto"))
+def test_developer_role_is_system(plain_fmt):
+    prompt = plain_fmt.render_prompt([msg("developer", "Use metric units."), msg("user", "hi")], request("auto"))
     role, system = turn_texts(prompt)[0]
     assert role == "system" and system.startswith("Use metric units.\n\n") and "namespace functions {" in system
     assert "<|im_start|>developer" not in prompt
 
 
-def test_content_as_text_parts(fmt):
+def test_content_as_text_parts(plain_fmt):
     parts = [{"type": "text", "text": "Hello, "}, {"type": "text", "text": "world."}]
-    prompt = fmt.render_prompt([msg("system", [{"type": "text", "text": "Sys."}]), msg("user", parts)],
+    prompt = plain_fmt.render_prompt([msg("system", [{"type": "text", "text": "Sys."}]), msg("user", parts)],
                                request("none"))
     assert turn_texts(prompt) == [("system", "Sys."), ("user", "Hello, world.")]
 
 
-def test_prompt_ends_with_the_generation_prompt(fmt):
+def test_prompt_ends_with_the_generation_prompt(plain_fmt):
     for req in (request("auto"), request("none"), request("required"), request("named", forced="add")):
-        prompt = fmt.render_prompt([msg("user", "hi")], req)
+        prompt = plain_fmt.render_prompt([msg("user", "hi")], req)
         assert prompt.endswith(GEN)
         assert prompt.count(GEN) == 1
 
 
-def test_tokenizer_without_a_template_gets_chatml(fmt):
+def test_tokenizer_without_a_template_gets_chatml(plain_fmt):
     class Bare:
         chat_template = None
 
@@ -211,15 +210,15 @@ def test_tokenizer_without_a_template_gets_chatml(fmt):
             return "ok"
 
     bare = Bare()
-    other = type(fmt)(bare)
+    other = type(plain_fmt)(bare)
     assert other.render_prompt([msg("user", "hi")], request("auto")) == "ok"
     turns, tokenize, add_generation_prompt, template = bare.seen
     assert template == CHATML_TEMPLATE and tokenize is False and add_generation_prompt is True
     assert turns[-1] == {"role": "user", "content": "hi"}
 
 
-def test_tool_section_lists_the_schema(fmt):
-    system = turn_texts(fmt.render_prompt([msg("user", "hi")], request("auto", tools=(WEATHER, ADD))))[0][1]
+def test_tool_section_lists_the_schema(plain_fmt):
+    system = turn_texts(plain_fmt.render_prompt([msg("user", "hi")], request("auto", tools=(WEATHER, ADD))))[0][1]
     assert 'unit?: "celsius" | "fahrenheit",' in system
     assert "city: string," in system
     assert "// Current weather in a city." in system

@@ -18,7 +18,7 @@ from functionary.schema import (
     tools_to_typescript,
 )
 
-REF = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "functionary-formats"
+REF = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "functionary-formats"
 needs_ref = pytest.mark.skipif(not REF.exists(), reason="shared reference renderings not available")
 
 HEADER = "// Supported function definitions that should be called when necessary.\nnamespace functions {\n\n"

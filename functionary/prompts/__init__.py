@@ -1,17 +1,18 @@
-"""Loads prompt text from the top-level `prompts/` folder."""
+"""Loads prompt text from the `.txt` files of this package (package data, see README.md here).
+
+They are read through `importlib.resources`, so they are found wherever the package is:
+a source checkout, an editable install, an installed wheel or a zip archive.
+"""
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
-from pathlib import Path
-
-PROMPTS_DIR = Path(os.environ.get("FUNCTIONARY_PROMPTS_DIR", Path(__file__).resolve().parents[1] / "prompts"))
+from importlib.resources import files
 
 
 @lru_cache(maxsize=None)
 def _read(name: str) -> str:
-    return (PROMPTS_DIR / name).read_text(encoding="utf-8").rstrip("\n")
+    return files(__name__).joinpath(name).read_text(encoding="utf-8").rstrip("\n")
 
 
 def prompt(name: str, **fields: str) -> str:
