@@ -18,6 +18,7 @@ from functionary.formats.call_syntax import CallSyntax, constraint
 from functionary.formats.parser import StreamParser
 from functionary.openai_types import ChatMessage
 from functionary.prompts import prompt
+from functionary.schema import tools_to_typescript
 
 
 class ToolFormat(ABC):
@@ -43,6 +44,12 @@ class ToolFormat(ABC):
 
     def stream_parser(self, request: ToolRequest) -> StreamParser:
         return self.syntax.parser(request)
+
+
+def typescript_namespace(functions) -> str:
+    """Functions as the TypeScript namespace that Functionary models were trained on (and
+    that the plain formats show every model)."""
+    return tools_to_typescript([f.as_openai_tool() for f in functions])
 
 
 def response_format_text(request: ToolRequest) -> str:

@@ -12,13 +12,12 @@ by the tool's *name*, so a result without `name` takes it from the call it answe
 from __future__ import annotations
 
 from functionary.domain import ToolRequest
-from functionary.formats.base import ToolFormat, response_format_text
+from functionary.formats.base import ToolFormat, response_format_text, typescript_namespace
 from functionary.formats.code_tool import has_code_tool
 from functionary.formats.history import conversation
 from functionary.formats.recipient_segments import TEXT_RECIPIENT, RecipientSyntax
 from functionary.openai_types import ChatMessage
 from functionary.prompts import prompt
-from functionary.schema import tools_to_typescript
 
 STOP = "<|stop|>"
 ASSISTANT_PREFIX = "\n<|from|>assistant\n<|recipient|>"
@@ -38,9 +37,9 @@ class FunctionaryV2Format(ToolFormat):
     def render_conversation(self, messages: list[ChatMessage], request: ToolRequest) -> str:
         """The prompt without BOS and generation prompt (the form of the reference renderings)."""
         shown = request.callable_functions()
-        namespace = tools_to_typescript([f.as_openai_tool() for f in shown if not f.code])
         second = "functionary_code_interpreter.txt" if has_code_tool(shown) else "functionary_v2_default_system.txt"
-        out = [message("system", namespace), "\n" + message("system", prompt(second))]
+        out = [message("system", typescript_namespace(f for f in shown if not f.code)),
+               "\n" + message("system", prompt(second))]
         if request.response_schema is not None:
             out.append("\n" + message("system", response_format_text(request)))
         for t in conversation(messages):

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from functionary.domain import ToolRequest
 from functionary.formats import llama3_markup as L
-from functionary.formats.base import ToolFormat, response_format_text
+from functionary.formats.base import ToolFormat, response_format_text, typescript_namespace
 from functionary.formats.code_tool import has_code_tool
 from functionary.formats.history import conversation
 from functionary.formats.recipient_segments import RecipientSyntax
 from functionary.openai_types import ChatMessage
 from functionary.prompts import prompt
-from functionary.schema import tools_to_typescript
 
 SYNTAX = RecipientSyntax(mark=">>>", name_end="\n", opens_with_mark=True, code_channel=True,
                          ends=(L.END_OF_TURN,), reserved=L.HEADER_TOKENS)
@@ -31,7 +30,7 @@ class FunctionaryV3Llama3Format(ToolFormat):
     def render_conversation(self, messages: list[ChatMessage], request: ToolRequest) -> str:
         """The prompt without BOS and generation prompt (the form of the reference renderings)."""
         shown = request.callable_functions()
-        namespace = tools_to_typescript([f.as_openai_tool() for f in shown if not f.code])
+        namespace = typescript_namespace(f for f in shown if not f.code)
         out = [L.turn("system", prompt("functionary_v3_llama3_tools.txt", namespace=namespace))]
         if has_code_tool(shown):
             out.append(L.turn("system", prompt("functionary_code_interpreter.txt")))

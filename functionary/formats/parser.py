@@ -85,8 +85,10 @@ class StepParser(StreamParser):
     def feed(self, chunk: str) -> list[Event]:
         self.pending += chunk
         events: list[Event] = []
-        while self._step(events):
+        while self.state != "done" and self._step(events):
             pass
+        if self.state == "done":  # after the end-of-turn token nothing is read
+            self.pending = ""
         return events
 
     @abstractmethod

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from functionary.domain import ToolRequest
 from functionary.formats import history
-from functionary.formats.base import ToolFormat, response_format_text
+from functionary.formats.base import ToolFormat, response_format_text, typescript_namespace
 from functionary.formats.recipient_segments import RecipientSyntax
 from functionary.formats.tagged_calls import TOOL_CALL_TAGS
 from functionary.openai_types import ChatMessage
 from functionary.prompts import prompt
-from functionary.schema import tools_to_typescript
 
 # Used when a tokenizer has no chat template at all.
 CHATML_TEMPLATE = (
@@ -36,8 +35,7 @@ class PlainTemplateFormat(ToolFormat):
 
     def tools_text(self, request: ToolRequest) -> str:
         """The system message's tool section: here, a TypeScript namespace."""
-        namespace = tools_to_typescript([f.as_openai_tool() for f in request.callable_functions()])
-        return prompt(self.tools_prompt_file, namespace=namespace)
+        return prompt(self.tools_prompt_file, namespace=typescript_namespace(request.callable_functions()))
 
     def system_text(self, request: ToolRequest) -> str:
         parts = [self.tools_text(request)] if request.calls_allowed else []

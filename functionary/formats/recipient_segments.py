@@ -102,9 +102,6 @@ class RecipientParser(StepParser):
 
     def _step(self, events: list[Event]) -> bool:
         s = self.syntax
-        if self.state == "done":  # after the end-of-turn token nothing is read
-            self.pending = ""
-            return False
         if self.state in ("start", "between"):
             for end in s.ends:
                 if self.pending.startswith(end):

@@ -115,9 +115,6 @@ class TaggedCallParser(StepParser):
 
     def _step(self, events: list[Event]) -> bool:
         s = self.syntax
-        if self.state == "done":  # after the end-of-turn token nothing is read
-            self.pending = ""
-            return False
         if self.state in ("text", "code"):
             found = self._release_up_to(self._markers(), events)
             if found is None:
