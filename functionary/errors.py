@@ -46,6 +46,19 @@ class ContextTooLong(BadRequest):
         )
 
 
+class BudgetTooSmall(BadRequest):
+    """The token budget cannot hold even the shortest reply the request requires."""
+
+    def __init__(self, budget: int, needed: int, what: str, *, from_context: bool):
+        limit = f"the context leaves room for {budget} tokens" if from_context else f"max_tokens is {budget}"
+        super().__init__(
+            f"{limit}, but the shortest valid reply this request allows ({what}) takes {needed} tokens. "
+            + ("Shorten the messages" if from_context else f"Set max_tokens to at least {needed}") + ".",
+            param="messages" if from_context else "max_tokens",
+            code="max_tokens_too_small",
+        )
+
+
 class GenerationFailed(APIError):
     """The engine failed, or output escaped the constraint: our fault, never the client's."""
 

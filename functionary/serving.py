@@ -11,10 +11,11 @@ import time
 from dataclasses import dataclass, field
 from typing import AsyncIterator, Optional
 
+from functionary.budget import BudgetGuard, shortest_reply
 from functionary.constraint import ConstraintSpec
 from functionary.domain import ToolRequest, tool_request
 from functionary.engines.base import Engine, SamplingParams
-from functionary.errors import BadRequest, ContextTooLong, GenerationFailed, NotFound
+from functionary.errors import BadRequest, BudgetTooSmall, ContextTooLong, GenerationFailed, NotFound
 from functionary.formats.base import ToolFormat
 from functionary.formats.parser import ArgsDelta, CallEnd, CallStart, Event, TextDelta
 from functionary.formats.text_scan import partial_suffix
@@ -49,6 +50,7 @@ class Prepared:
     spec: Optional[ConstraintSpec]
     sampling: SamplingParams
     stops: list[str]
+    shortest: Optional[tuple[str, int]]  # the shortest valid reply (text, tokens), for the budget guard
 
 
 class StopMatcher:
@@ -136,7 +138,14 @@ class ChatService:
             presence_penalty=req.presence_penalty or 0.0,
             frequency_penalty=req.frequency_penalty or 0.0,
         )
-        return Prepared(req, tools, tools.judge(), prompt_ids, spec, sampling, req.stop or [])
+        shortest = shortest_reply(self.format, tools, self.count_tokens)
+        if shortest is not None and shortest[1] > sampling.max_tokens:
+            what = "a call" if tools.calls_only else ("a JSON answer" if not tools.calls_allowed else "a call or a JSON answer")
+            raise BudgetTooSmall(sampling.max_tokens, shortest[1], what, from_context=asked is None)
+        return Prepared(req, tools, tools.judge(), prompt_ids, spec, sampling, req.stop or [], shortest)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.engine.tokenizer.encode(text, add_special_tokens=False))
 
     # ------------------------------------------------------------------ generation
 
@@ -147,6 +156,7 @@ class ChatService:
         if index and sampling.seed is not None:  # n > 1 with a seed: distinct yet reproducible
             sampling = SamplingParams(**{**sampling.__dict__, "seed": sampling.seed + index})
         parser = self.format.stream_parser(p.tools)
+        guard = BudgetGuard(self.format, p.tools, sampling.max_tokens, self.count_tokens, p.shortest)
         stop = StopMatcher(p.stops)
         state = _ChoiceState()
         request_id = new_id("gen-")
@@ -155,10 +165,11 @@ class ChatService:
         try:
             async for out in stream:
                 state.completion_tokens = out.num_tokens
-                events = parser.feed(out.text)
+                events = parser.feed(guard.push(out.text, out.num_tokens))
                 if out.finish_reason is not None:
                     engine_finish = out.finish_reason
-                    events += parser.finish()
+                    closing, state.completion_tokens = guard.finish(out.finish_reason, out.num_tokens)
+                    events += parser.feed(closing) + parser.finish()
                 delta = self._apply(events, state, stop, p.judge)
                 if delta is not None:
                     yield index, delta, state

@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 from functionary import constraint as C
 from functionary.domain import Function, ParsedCall, ToolRequest, normalize_arguments
 from functionary.formats.call_syntax import CallSyntax
-from functionary.formats.parser import Event, StepParser
+from functionary.formats.parser import Ending, Event, StepParser
 
 MAX_HEADER = 256  # longer than this without matching: not a call after all
 
@@ -178,6 +178,16 @@ class JsonCallsParser(StepParser):
             self.pending = body
             self.state = "text"
         return True
+
+    def _ending(self) -> Optional[Ending]:
+        close = "]" if self.syntax.bracketed else ""
+        if self.state == "args":
+            return Ending(True, "}" + close, self.calls + 1)
+        if self.pending.strip():
+            return None
+        if self.state == "trailer":
+            return Ending(False, "}" + close, self.calls + 1)
+        return Ending(False, close, self.calls) if self.state == "between" else None
 
     def _take(self, n: int) -> None:
         self.taken += self.pending[:n]

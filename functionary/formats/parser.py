@@ -43,6 +43,17 @@ class CallEnd:
 Event = Union[TextDelta, CallStart, ArgsDelta, CallEnd]
 
 
+@dataclass(frozen=True)
+class Ending:
+    """How a reply could end at the point a parser has read to: complete the open call's
+    JSON arguments (when `arguments`), then write `tail`; the reply then holds `calls`
+    complete calls."""
+
+    arguments: bool
+    tail: str
+    calls: int
+
+
 class StreamParser(ABC):
     @abstractmethod
     def feed(self, text: str) -> list[Event]: ...
@@ -94,6 +105,25 @@ class StepParser(StreamParser):
     @abstractmethod
     def _step(self, events: list[Event]) -> bool:
         """Advance the state machine once; True when it may advance again."""
+
+    def ending(self) -> Optional[Ending]:
+        """How the reply could end here; None inside markup that cannot be cut (an opener,
+        a name, a partial marker held back)."""
+        if self.state == "done":
+            return Ending(False, "", self.calls)
+        if self.state == "text":
+            return None if self.pending else Ending(False, "", self.calls)
+        if self.state == "code":  # raw code runs to the end of the turn: ending closes it
+            return Ending(False, "", self.calls + 1)
+        return self._ending()
+
+    def _ending(self) -> Optional[Ending]:
+        """`ending` for the parser's own states."""
+        return None
+
+    def held_text(self) -> str:
+        """Whitespace read as content but not yet released (it may still be trailing)."""
+        return self.text.held_ws if self.text.started else ""
 
     def _emit_text(self, text: str, events: list[Event]) -> None:
         out = self.text.release(text)

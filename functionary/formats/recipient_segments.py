@@ -21,7 +21,7 @@ from functionary import constraint as C
 from functionary.domain import CODE_TOOL, Function, ParsedCall, ToolRequest, normalize_arguments
 from functionary.formats.call_syntax import CallSyntax
 from functionary.formats.code_tool import code_of
-from functionary.formats.parser import Event, StepParser
+from functionary.formats.parser import Ending, Event, StepParser
 from functionary.formats.text_scan import partial_suffix
 
 TEXT_RECIPIENT = "all"
@@ -143,6 +143,13 @@ class RecipientParser(StepParser):
         self._end_call(events)
         self.state = "between"
         return True
+
+    def _ending(self) -> Optional[Ending]:
+        if self.state == "args":
+            return Ending(True, "", self.calls + 1)
+        if self.state == "between" and not self.pending:
+            return Ending(False, "", self.calls)
+        return None
 
     def _scan_free_text(self, events: list[Event]) -> bool:
         """Text or code: release it up to the next marker or end token."""

@@ -18,7 +18,7 @@ from functionary import constraint as C
 from functionary.domain import CODE_TOOL, Function, ParsedCall, ToolRequest, normalize_arguments
 from functionary.formats.call_syntax import CallSyntax
 from functionary.formats.code_tool import code_of
-from functionary.formats.parser import Event, StepParser
+from functionary.formats.parser import Ending, Event, StepParser
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,6 +105,14 @@ class TaggedCallParser(StepParser):
         super().__init__(request, "text")
         self.syntax = syntax
         self.code_enabled = self.calls_enabled and any(syntax._raw_code(f) for f in request.allowed_functions())
+
+    def _ending(self) -> Optional[Ending]:
+        end = self.syntax.end
+        if self.state == "args":
+            return Ending(True, end, self.calls + 1)
+        if self.state == "trailer" and end.startswith(self.pending):
+            return Ending(False, end[len(self.pending):], self.calls + 1)
+        return None
 
     def _markers(self) -> list[str]:
         """What the text or code in hand may run into."""
