@@ -26,9 +26,9 @@ def test_required_gives_only_valid_calls(any_server):
     r = create(any_server, messages=USER_WEATHER, tools=tools, tool_choice="required", max_tokens=100)
     choice = r.choices[0]
     check_calls_only(tools, choice)
-    # The small model may keep calling until max_tokens; a call cut off there is not returned.
-    assert choice.finish_reason == "tool_calls" or (
-        choice.finish_reason == "length" and r.usage.completion_tokens == 100), choice.finish_reason
+    # The small model may keep calling until max_tokens; the server then closes the last call.
+    assert choice.finish_reason in ("tool_calls", "length"), choice.finish_reason
+    assert r.usage.completion_tokens <= 100
 
 
 @pytest.mark.parametrize("name,max_tokens", [("book_flight", 80), ("set_light", 64), ("get_time", 40)])

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 
+import openai
 import pytest
 
 from .support import CALCULATOR, WEATHER, check_arguments, check_call, check_calls_only, collect_stream
@@ -99,13 +101,31 @@ def test_max_tokens_gives_length(client, server):
     assert r.usage.completion_tokens == 3
 
 
-def test_max_tokens_inside_a_required_call_returns_no_partial_call(client, server):
-    """Cut off mid-call: nothing half-made comes back, and still no free text."""
-    r = create(client, server, messages=THREE_CITIES, tools=[WEATHER], tool_choice="required", max_tokens=12)
+def test_max_tokens_too_small_for_any_call_is_a_400_naming_the_minimum(client, server):
+    with pytest.raises(openai.BadRequestError) as info:
+        create(client, server, messages=THREE_CITIES, tools=[WEATHER], tool_choice="required", max_tokens=12)
+    error = info.value.body
+    assert error["code"] == "max_tokens_too_small" and error["param"] == "max_tokens"
+    needed = int(re.search(r"at least (\d+)", error["message"]).group(1))
+    assert needed > 12
+
+
+@pytest.mark.parametrize("extra", [0, 3, 20])
+def test_max_tokens_inside_a_required_call_still_gives_a_complete_call(client, server, extra):
+    """The budget runs out inside the call: the server closes it, within max_tokens."""
+    with pytest.raises(openai.BadRequestError) as info:
+        create(client, server, messages=THREE_CITIES, tools=[WEATHER], tool_choice="required", max_tokens=1)
+    budget = int(re.search(r"at least (\d+)", info.value.body["message"]).group(1)) + extra
+    r = create(client, server, messages=THREE_CITIES, tools=[WEATHER], tool_choice="required", max_tokens=budget)
     choice = r.choices[0]
-    assert choice.finish_reason == "length"
-    assert choice.message.tool_calls is None
-    assert choice.message.content is None
+    check_calls_only([WEATHER], choice)
+    assert choice.finish_reason in ("length", "tool_calls")
+    assert r.usage.completion_tokens <= budget
+    streamed = collect_stream(create(client, server, messages=THREE_CITIES, tools=[WEATHER], tool_choice="required",
+                                     max_tokens=budget, stream=True))
+    assert [(c["name"], c["arguments"]) for c in streamed["calls"]] == \
+        [(c.function.name, c.function.arguments) for c in choice.message.tool_calls]
+    assert streamed["finish_reason"] == choice.finish_reason
 
 
 def test_stop_strings_cut_content(client, server):
@@ -175,11 +195,9 @@ def test_streamed_calls_fragments_and_usage(client, server):
     ids = [c["id"] for c in out["calls"]]
     assert len(set(ids)) == len(ids)
     assert len({c.id for c in chunks}) == 1  # one completion id across the stream
-    # a call cut off by max_tokens can only be the last one
-    complete = out["calls"] if out["finish_reason"] == "tool_calls" else out["calls"][:-1]
+    # every streamed call is complete, even when max_tokens forced the close
     assert out["finish_reason"] in ("tool_calls", "length")
-    assert complete, out
-    for call in complete:
+    for call in out["calls"]:
         check_arguments([WEATHER], call["name"], call["arguments"])
     # include_usage: one final chunk with the usage and no choices
     last = chunks[-1]
