@@ -31,6 +31,9 @@ def add_server_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--api-key", default=os.environ.get("FUNCTIONARY_API_KEY"),
                    help="require 'Authorization: Bearer KEY' (or set FUNCTIONARY_API_KEY)")
+    p.add_argument("--budget-closing", default="on", choices=["on", "off"],
+                   help="on: when max_tokens runs out inside a call or JSON answer, close it validly (default); "
+                        "off: cut it as other servers do (for comparisons)")
     p.add_argument("--tool-format", default="auto", choices=["auto", *FORMATS],
                    help="tool-call wire format (default: detected from the tokenizer)")
 
@@ -106,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     log.info("engine %s: model %r ready in %.1fs (context %d tokens, format %s)", engine_name, engine.model_name,
              time.time() - started, engine.max_model_len, fmt.name)
-    app = create_app(ChatService(engine, fmt), api_key=args.api_key)
+    app = create_app(ChatService(engine, fmt, budget_closing=args.budget_closing == "on"), api_key=args.api_key)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level=log_level, timeout_graceful_shutdown=5)
     _server_class()(config).run(sockets=[listener])
 

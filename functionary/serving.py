@@ -100,9 +100,10 @@ class _ChoiceState:
 
 
 class ChatService:
-    def __init__(self, engine: Engine, fmt: ToolFormat) -> None:
+    def __init__(self, engine: Engine, fmt: ToolFormat, *, budget_closing: bool = True) -> None:
         self.engine = engine
         self.format = fmt
+        self.budget_closing = budget_closing
 
     # ------------------------------------------------------------------ preparation
 
@@ -138,7 +139,7 @@ class ChatService:
             presence_penalty=req.presence_penalty or 0.0,
             frequency_penalty=req.frequency_penalty or 0.0,
         )
-        shortest = shortest_reply(self.format, tools, self.count_tokens)
+        shortest = shortest_reply(self.format, tools, self.count_tokens) if self.budget_closing else None
         if shortest is not None and shortest[1] > sampling.max_tokens:
             what = "a call" if tools.calls_only else ("a JSON answer" if not tools.calls_allowed else "a call or a JSON answer")
             raise BudgetTooSmall(sampling.max_tokens, shortest[1], what, from_context=asked is None)

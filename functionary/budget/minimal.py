@@ -44,6 +44,30 @@ _TYPE_KEYWORDS = {
 }
 
 
+# Keywords whose every combination the closer handles exactly (the unit tests show it against
+# the grammar); for other schemas each completion is checked against the schema before use.
+EXACT_KEYWORDS = frozenset({
+    "type", "properties", "required", "items", "prefixItems", "enum", "const", "minItems", "maxItems", "minLength",
+    "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "additionalProperties",
+    "description", "title", "default", "examples", "$defs", "definitions", "$ref", "$schema", "$id", "$comment",
+    "deprecated", "readOnly", "writeOnly", "strict",
+})
+
+
+def closes_exactly(schema) -> bool:
+    """Whether the closer's completions under `schema` need no check against it."""
+    if isinstance(schema, bool):
+        return True
+    if not isinstance(schema, dict) or not set(schema) <= EXACT_KEYWORDS | {"maxLength", "pattern"}:
+        return False
+    if "pattern" in schema and ("maxLength" in schema or "minLength" in schema):
+        return False  # the shortest match may overrun maxLength: check it
+    subs = list((schema.get("properties") or {}).values()) + list((schema.get("$defs") or {}).values()) \
+        + list((schema.get("definitions") or {}).values()) + list(schema.get("prefixItems") or [])
+    subs += [schema[k] for k in ("items", "additionalProperties") if isinstance(schema.get(k), (dict, bool))]
+    return all(closes_exactly(s) for s in subs)
+
+
 def branches(schema) -> list[dict]:
     """The alternatives a value under `schema` may take, each with one JSON type at most:
     anyOf / oneOf expanded (keywords beside them kept), type lists split."""
@@ -75,6 +99,12 @@ def json_type(schema: dict) -> Optional[str]:
         if any(k in schema for k in keywords):
             return kind
     return None
+
+
+def _fits_type(value, kind) -> bool:
+    kinds = kind if isinstance(kind, list) else [kind]
+    actual = _type_of(value)
+    return actual in kinds or (actual == "integer" and "number" in kinds)
 
 
 def _type_of(value) -> str:
@@ -113,7 +143,8 @@ def _minimal_branch(schema: dict) -> Optional[str]:
     if "const" in schema:
         return _dumps(schema["const"])
     if "enum" in schema:
-        values = [_dumps(v) for v in schema["enum"]]
+        kind = schema.get("type")
+        values = [_dumps(v) for v in schema["enum"] if kind is None or _fits_type(v, kind)]
         return min(values, key=len) if values else None
     kind = json_type(schema)
     if kind is None:

@@ -13,7 +13,7 @@ import pytest
 
 from functionary.budget import BudgetGuard, shortest_reply
 from functionary.domain import ParsedCall
-from functionary.formats.parser import CallStart
+from functionary.formats.parser import CallEnd, CallStart, collect
 
 from .formats.support import ALL_NAMES, accepts, load_format, load_tokenizer, request
 
@@ -126,3 +126,26 @@ def test_the_budget_check_names_the_shortest_reply():
     assert tokens == count_tokens(text)
     assert shortest_reply(fmt, request("auto"), count_tokens) == ("", 0)
     assert shortest_reply(fmt, request("none", response_schema={"type": "object"}), count_tokens)[0] == "{}"
+
+
+def test_keywords_the_closer_does_not_know_are_checked_not_trusted():
+    """uniqueItems: the shortest items would repeat. Such a schema is not closed blindly:
+    every completion is checked, and one that fails is not used."""
+    from functionary.budget.minimal import closes_exactly
+    from functionary.domain import Function
+
+    tags = {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "integer"}, "minItems": 2,
+                                                         "uniqueItems": True}}, "required": ["tags"]}
+    assert not closes_exactly(tags) and closes_exactly(PERSON)
+    req = request("required", tools=(Function("tag", "", tags),))
+    fmt = load_format("plain-tags")
+    assert shortest_reply(fmt, req, count_tokens) is None  # [0,0] is not unique: no minimum to promise
+    text = fmt.render_assistant("", [ParsedCall("tag", json.dumps({"tags": list(range(40))}))])
+    for budget in (20, 40, 60):
+        _, final, _ = run(fmt, req, text, budget)
+        parser = fmt.stream_parser(req)
+        events = parser.feed(final) + parser.finish()
+        complete = {e.index for e in events if isinstance(e, CallEnd)}
+        calls = collect(events).calls
+        for i in complete:  # a cut call is dropped (as serving does), never closed wrongly
+            assert req.judge().valid(calls[i].name, calls[i].arguments)
