@@ -104,13 +104,14 @@ def main() -> None:
     p.add_argument("--budgets", default="16,32,64,128,200")
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--extra", default="{}", help="extra request fields, as JSON (e.g. a penalty)")
+    p.add_argument("--server-args", default="", help="more server options, e.g. '--tool-format hermes'")
     p.add_argument("--json", default=None, help="write every row and summary here")
     args = p.parse_args()
     modes, budgets = args.modes.split(","), [int(b) for b in args.budgets.split(",")]
     results = {}
     for engine in args.engines.split(","):
         for closing in args.closing.split(","):
-            with running_server(["--engine", engine, "--budget-closing", closing]) as url:
+            with running_server(["--engine", engine, "--budget-closing", closing, *args.server_args.split()]) as url:
                 rows, wall = asyncio.run(grid(url, modes, budgets, args.concurrency, json.loads(args.extra)))
             summary = summarize(rows, wall)
             results[f"{engine}/{closing}"] = {"summary": summary, "rows": rows}

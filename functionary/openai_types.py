@@ -168,6 +168,9 @@ class ChatCompletionRequest(_Lenient):
     n: int = Field(default=1, ge=1, le=16)
     presence_penalty: Optional[float] = Field(default=None, ge=-2.0, le=2.0)
     frequency_penalty: Optional[float] = Field(default=None, ge=-2.0, le=2.0)
+    # Extension: end an array (and close the reply) once it holds this many identical items
+    # in a row; small models otherwise repeat an item until max_tokens. Off unless set.
+    max_identical_items: Optional[int] = Field(default=None, ge=1)
     logprobs: Optional[bool] = None
     top_logprobs: Optional[int] = None
     logit_bias: Optional[dict[str, float]] = None

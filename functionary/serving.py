@@ -157,7 +157,8 @@ class ChatService:
         if index and sampling.seed is not None:  # n > 1 with a seed: distinct yet reproducible
             sampling = SamplingParams(**{**sampling.__dict__, "seed": sampling.seed + index})
         parser = self.format.stream_parser(p.tools)
-        guard = BudgetGuard(self.format, p.tools, sampling.max_tokens, self.count_tokens, p.shortest)
+        guard = BudgetGuard(self.format, p.tools, sampling.max_tokens, self.count_tokens, p.shortest,
+                            p.request.max_identical_items)
         stop = StopMatcher(p.stops)
         state = _ChoiceState()
         request_id = new_id("gen-")
@@ -167,15 +168,19 @@ class ChatService:
             async for out in stream:
                 state.completion_tokens = out.num_tokens
                 events = parser.feed(guard.push(out.text, out.num_tokens))
-                if out.finish_reason is not None:
-                    engine_finish = out.finish_reason
-                    closing, state.completion_tokens = guard.finish(out.finish_reason, out.num_tokens)
+                if out.finish_reason is None and guard.repeating:  # looping: close the reply now
+                    engine_finish = "repeat"
+                if engine_finish or out.finish_reason is not None:
+                    engine_finish = engine_finish or out.finish_reason
+                    closing, state.completion_tokens = guard.finish(engine_finish, out.num_tokens)
                     events += parser.feed(closing) + parser.finish()
                 delta = self._apply(events, state, stop, p.judge)
                 if delta is not None:
                     yield index, delta, state
                 if stop.hit:
                     engine_finish = "stop"
+                    break
+                if engine_finish == "repeat":
                     break
         finally:
             await stream.aclose()  # stops generation early when we break or the client left

@@ -50,7 +50,7 @@ def shortest_reply(fmt, request: ToolRequest, count_tokens) -> Optional[tuple[st
 
 class BudgetGuard:
     def __init__(self, fmt, request: ToolRequest, budget: int, count_tokens,
-                 shortest: Optional[tuple[str, int]]) -> None:
+                 shortest: Optional[tuple[str, int]], max_identical_items: Optional[int] = None) -> None:
         self.request = request
         self.budget = budget
         self.count_tokens = count_tokens
@@ -70,15 +70,31 @@ class BudgetGuard:
         self.args: Optional[JsonCompleter] = None  # the open call's arguments
         self.args_text = ""
         self.call_name = ""
-        self.answer = JsonCompleter(request.response_schema) if request.response_schema is not None else None
+        self.max_identical_items = max_identical_items
+        self.answer = JsonCompleter(request.response_schema, max_identical_items) \
+            if request.response_schema is not None else None
         self.answer_text = ""
+
+    @property
+    def repeating(self) -> bool:
+        """An array in the open call or answer holds max_identical_items identical items in a
+        row: the model is looping, and the reply should be closed now."""
+        return any(c is not None and c.repeating for c in (self.args, self.answer))
 
     def push(self, text: str, num_tokens: int) -> str:
         """Generated text in; the text that is now safe to pass on."""
-        self.text += text
         if not self.active:
+            self.text += text
             return self._pass_all()
-        self._follow(self.parser.feed(text))
+        if self.max_identical_items is None:
+            self.text += text
+            self._follow(self.parser.feed(text))
+        else:  # character by character, so that a loop is cut right where it is noticed
+            for ch in text:
+                self.text += ch
+                self._follow(self.parser.feed(ch))
+                if self.repeating:
+                    break
         closing = self._closing()
         if closing is None:
             return ""
@@ -89,9 +105,10 @@ class BudgetGuard:
         return self._pass_all()
 
     def finish(self, finish_reason: str, num_tokens: int) -> tuple[str, int]:
-        """At the engine's end: (text to pass on, completion tokens of the reply). On
-        `length` the reply is closed from the safe point; otherwise it ended by itself."""
-        if not self.active or finish_reason != "length":
+        """At the end: (text to pass on, completion tokens of the reply). On `length` (the
+        budget is spent) or `repeat` (the model loops) the reply is closed from the safe
+        point; otherwise it ended by itself."""
+        if not self.active or finish_reason not in ("length", "repeat"):
             return self._pass_all(), num_tokens
         # Whatever came after the safe point cannot be kept: close from there.
         tokens = self.closing_tokens if self.closing_tokens is not None else self.count_tokens(self.closing)
@@ -107,7 +124,7 @@ class BudgetGuard:
         for ev in events:
             if isinstance(ev, CallStart):
                 self.call_name, self.args_text = ev.name, ""
-                self.args = JsonCompleter(self.schemas.get(ev.name, {}))
+                self.args = JsonCompleter(self.schemas.get(ev.name, {}), self.max_identical_items)
             elif isinstance(ev, ArgsDelta) and self.args is not None:
                 self.args_text += ev.text
                 self.args.feed(ev.text)

@@ -42,6 +42,9 @@ class _Frame:
     keys: list[str] = field(default_factory=list)  # object: keys written so far
     key: str = ""  # object: the key whose value comes next (or is being written)
     count: int = 0  # array: items written so far
+    item_start: int = 0  # array: where the item being written began in the text
+    last_item: str = ""  # array: the text of the last item written
+    run: int = 0  # array: how many items in a row had that text
 
 
 @dataclass
@@ -55,7 +58,7 @@ class _Scalar:
 
 
 class JsonCompleter:
-    def __init__(self, schema) -> None:
+    def __init__(self, schema, max_identical_items: Optional[int] = None) -> None:
         try:
             self.schema = inline_refs(schema) if isinstance(schema, dict) else schema
         except SchemaError:
@@ -65,13 +68,21 @@ class JsonCompleter:
         self.started = False
         self.done = False
         self.broken = False  # text this follower does not understand: no completion
+        self.max_identical_items = max_identical_items
+        self.repeating = False  # an array reached max_identical_items identical items in a row
+        self.raw = ""  # everything fed
+        self.pos = 0  # where in `raw` the character being read is
 
     # ------------------------------------------------------------------ following
 
     def feed(self, text: str) -> None:
-        for ch in text:
-            if not self.broken:
-                self._char(ch)
+        start = len(self.raw)
+        self.raw += text
+        for i, ch in enumerate(text):
+            if self.broken:
+                return
+            self.pos = start + i
+            self._char(ch)
 
     def _char(self, ch: str) -> None:
         scalar = self.scalar
@@ -83,12 +94,12 @@ class JsonCompleter:
                 scalar.raw += ch
                 return
             self.scalar = None
-            self._value_done()
+            self._value_done(end=self.pos)  # the number ended before this character
         elif scalar is not None:  # a literal
             scalar.raw += ch
             if scalar.raw in ("true", "false", "null"):
                 self.scalar = None
-                self._value_done()
+                self._value_done(end=self.pos + 1)
             return
         if ch.isspace():
             return
@@ -136,7 +147,7 @@ class JsonCompleter:
                 frame.key, frame.phase = "".join(scalar.chars), "colon"
                 frame.options = [o for o in frame.options if _value_schema(o, frame.key) is not None] or frame.options
             else:
-                self._value_done()
+                self._value_done(end=self.pos + 1)
         else:
             scalar.chars.append(ch)
 
@@ -146,6 +157,8 @@ class JsonCompleter:
             self.broken = True
             return
         self.started = True
+        if self.stack and self.stack[-1].kind == "array":
+            self.stack[-1].item_start = self.pos
         fits = [o for o in options if _fits(o, kind)] or options
         if kind in ("object", "array"):
             self.stack.append(_Frame(kind, fits))
@@ -168,9 +181,9 @@ class JsonCompleter:
 
     def _close(self) -> None:
         self.stack.pop()
-        self._value_done()
+        self._value_done(end=self.pos + 1)
 
-    def _value_done(self) -> None:
+    def _value_done(self, end: int) -> None:
         if not self.stack:
             self.done = True
             return
@@ -179,6 +192,11 @@ class JsonCompleter:
             frame.keys.append(frame.key)
         else:
             frame.count += 1
+            item = self.raw[frame.item_start:end]
+            frame.run = frame.run + 1 if item == frame.last_item else 1
+            frame.last_item = item
+            if self.max_identical_items is not None and frame.run >= self.max_identical_items:
+                self.repeating = True
         frame.phase = "after"
 
     # ------------------------------------------------------------------ completing

@@ -149,3 +149,28 @@ def test_keywords_the_closer_does_not_know_are_checked_not_trusted():
         calls = collect(events).calls
         for i in complete:  # a cut call is dropped (as serving does), never closed wrongly
             assert req.judge().valid(calls[i].name, calls[i].arguments)
+
+
+@pytest.mark.parametrize("name", ALL_NAMES)
+def test_a_repeat_cap_closes_a_looping_array_early(name):
+    """With max_identical_items, the guard says so as soon as an array loops; the reply is
+    then closed right there, long before the budget."""
+    fmt = load_format(name)
+    req = request("required")
+    looping = ParsedCall("search", json.dumps({"query": "lamp", "filters": {"tags": ["red"] * 30}}))
+    text = fmt.render_assistant("", [looping])
+    tok = load_tokenizer()
+    ids = tok.encode(text, add_special_tokens=False)
+    guard = BudgetGuard(fmt, req, 4000, count_tokens, shortest_reply(fmt, req, count_tokens), max_identical_items=3)
+    passed, before = "", ""
+    for n in range(1, len(ids) + 1):
+        now = tok.decode(ids[:n])
+        passed += guard.push(now[len(before):], n)
+        before = now
+        if guard.repeating:
+            break
+    assert guard.repeating and n < len(ids) // 2
+    closing, tokens = guard.finish("repeat", n)
+    (call,) = fmt.stream_parser(req).parse(passed + closing).calls
+    assert json.loads(call.arguments) == {"query": "lamp", "filters": {"tags": ["red"] * 3}}
+    assert accepts(fmt, req, passed + closing)

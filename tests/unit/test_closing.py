@@ -254,3 +254,21 @@ def test_formatted_strings_cut_anywhere_are_completed(fmt, value):
     assert re.fullmatch(FORMAT_PATTERNS[fmt], value)
     for i in range(len(text) + 1):
         assert check_completion(schema, text[:i]) is not None, text[:i]
+
+
+def test_identical_items_in_a_row_are_noticed():
+    schema = {"type": "object", "properties": {"guests": {"type": "array", "items": {"type": "object", "properties": {
+        "name": {"type": "string"}}}}, "n": {"type": "array", "items": {"type": "integer"}}}}
+    completer = JsonCompleter(schema, max_identical_items=3)
+    completer.feed('{"guests": [{"name": "Bo"}, {"name": "Bo"}, {"name": "Al"}, {"name": "Al"}')
+    assert not completer.repeating  # two in a row, then two in a row: not three
+    completer.feed(', {"name": "Al"}')
+    assert completer.repeating and completer.completion() == "]}"
+    numbers = JsonCompleter(schema, max_identical_items=2)
+    numbers.feed('{"n": [1, 12, 1')
+    assert not numbers.repeating
+    numbers.feed("2")  # "12" is still being written
+    assert not numbers.repeating
+    numbers.feed(", ")
+    assert numbers.repeating
+    assert not JsonCompleter(schema).repeating  # off unless asked
