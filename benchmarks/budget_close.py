@@ -48,7 +48,7 @@ async def one(client, model: str, case: dict, mode: str, budget: int, extra: dic
     try:
         r = await client.chat.completions.create(
             model=model, messages=[{"role": "user", "content": case["prompt"]}], tools=DATA["tools"],
-            tool_choice=choice, max_tokens=budget, temperature=0, **extra)
+            tool_choice=choice, max_tokens=budget, temperature=0, extra_body=extra or None)
     except openai.BadRequestError as exc:
         body = exc.body if isinstance(exc.body, dict) else {}
         return {"mode": mode, "budget": budget, "outcome": "400" if body.get("code") == "max_tokens_too_small"

@@ -124,3 +124,36 @@ async def test_the_budget_never_breaks_a_json_answer(server):
         whole = (await client.chat.completions.create(**kw)).choices[0].message.content
         stream = await client.chat.completions.create(**kw, stream=True)
         assert collect_stream([chunk async for chunk in stream])["content"] == whole
+
+
+def _longest_run(value) -> int:
+    """The most identical items in a row in any array inside `value`."""
+    best = 0
+    if isinstance(value, dict):
+        return max((_longest_run(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        run = 0
+        for i, item in enumerate(value):
+            run = run + 1 if i and item == value[i - 1] else 1
+            best = max(best, run, _longest_run(item))
+    return best
+
+
+async def test_max_identical_items_closes_a_looping_array(server):
+    """Opt-in: an array stops at that many identical items in a row (the reply closed right
+    there), instead of repeating until max_tokens."""
+    async with server.async_client() as client:
+        async def one(case):
+            r = await client.chat.completions.create(**request_for(server, case, "named", 200),
+                                                     extra_body={"max_identical_items": 2})
+            (call,) = r.choices[0].message.tool_calls
+            check_arguments(TOOLS, call.function.name, call.function.arguments)
+            assert _longest_run(json.loads(call.function.arguments)) <= 2
+            assert r.usage.completion_tokens <= 200
+            return r.choices[0].finish_reason
+
+        outcomes = await asyncio.gather(*[one(c) for c in DATA["cases"][::6]])
+        assert "tool_calls" in outcomes
+        with pytest.raises(openai.BadRequestError):
+            await client.chat.completions.create(**request_for(server, DATA["cases"][0], "named", 200),
+                                                 extra_body={"max_identical_items": 0})
