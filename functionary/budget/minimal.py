@@ -247,33 +247,30 @@ _MAX_DIGITS = 17  # integers are kept within 2**53 for generation; decimals to 6
 
 @dataclass(frozen=True)
 class _Bounds:
-    lo: Optional[Decimal]
-    lo_open: bool
-    hi: Optional[Decimal]
-    hi_open: bool
+    """minimum / exclusiveMinimum / maximum / exclusiveMaximum, each None when absent."""
+
+    minimum: Optional[Decimal]
+    exclusive_minimum: Optional[Decimal]
+    maximum: Optional[Decimal]
+    exclusive_maximum: Optional[Decimal]
 
     @classmethod
     def of(cls, schema: dict) -> "_Bounds":
-        def pick(inclusive: str, exclusive: str, tighter) -> tuple[Optional[Decimal], bool]:
-            options = [(Decimal(str(schema[k])), k == exclusive) for k in (inclusive, exclusive)
-                       if isinstance(schema.get(k), (int, float)) and not isinstance(schema.get(k), bool)]
-            return tighter(options, key=lambda o: (o[0], o[1] if tighter is max else not o[1])) if options else (None, False)
-        lo, lo_open = pick("minimum", "exclusiveMinimum", max)
-        hi, hi_open = pick("maximum", "exclusiveMaximum", min)
-        return cls(lo, lo_open, hi, hi_open)
+        def get(key: str) -> Optional[Decimal]:
+            value = schema.get(key)
+            return Decimal(str(value)) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        return cls(get("minimum"), get("exclusiveMinimum"), get("maximum"), get("exclusiveMaximum"))
 
     def holds(self, value: Decimal) -> bool:
-        if self.lo is not None and (value < self.lo or (self.lo_open and value == self.lo)):
-            return False
-        return not (self.hi is not None and (value > self.hi or (self.hi_open and value == self.hi)))
+        return not ((self.minimum is not None and value < self.minimum)
+                    or (self.exclusive_minimum is not None and value <= self.exclusive_minimum)
+                    or (self.maximum is not None and value > self.maximum)
+                    or (self.exclusive_maximum is not None and value >= self.exclusive_maximum))
 
     def nearest_zero(self, a: Decimal, b: Decimal, step: Decimal) -> Optional[Decimal]:
         """A multiple of `step` in [a, b] within the bounds, nearest zero (None if none)."""
-        low, high = a, b
-        if self.lo is not None and self.lo >= low:
-            low = self.lo
-        if self.hi is not None and self.hi <= high:
-            high = self.hi
+        low = max([a] + [v for v in (self.minimum, self.exclusive_minimum) if v is not None])
+        high = min([b] + [v for v in (self.maximum, self.exclusive_maximum) if v is not None])
         first = (low / step).to_integral_value(rounding=ROUND_CEILING) * step
         last = (high / step).to_integral_value(rounding=ROUND_FLOOR) * step
         if not self.holds(first):
