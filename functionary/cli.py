@@ -18,6 +18,7 @@ from functionary.formats import FORMATS
 log = logging.getLogger("functionary")
 
 ENGINES = ("auto", "vllm", "transformers")
+ENGINE_DIED_EXIT = 3  # the exit code after the engine died (2: could not start)
 PROG = "server_vllm.py"
 DESCRIPTION = "OpenAI-compatible chat completions with grammar-constrained tool calls."
 
@@ -36,6 +37,8 @@ def add_server_options(p: argparse.ArgumentParser) -> None:
                         "off: cut it as other servers do (for comparisons)")
     p.add_argument("--tool-format", default="auto", choices=["auto", *FORMATS],
                    help="tool-call wire format (default: detected from the tokenizer)")
+    p.add_argument("--max-request-bytes", type=int, default=4 << 20,
+                   help="larger request bodies are refused with 413 (default: 4 MiB)")
 
 
 def add_transformers_options(p: argparse.ArgumentParser) -> None:
@@ -109,9 +112,21 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     log.info("engine %s: model %r ready in %.1fs (context %d tokens, format %s)", engine_name, engine.model_name,
              time.time() - started, engine.max_model_len, fmt.name)
-    app = create_app(ChatService(engine, fmt, budget_closing=args.budget_closing == "on"), api_key=args.api_key)
+    died: list[str] = []
+
+    def on_engine_death(reason: str) -> None:
+        # A dead engine does not come back: exit non-zero so Docker or systemd restarts us.
+        died.append(reason)
+        server.should_exit = True
+
+    app = create_app(ChatService(engine, fmt, budget_closing=args.budget_closing == "on"), api_key=args.api_key,
+                     max_request_bytes=args.max_request_bytes, on_engine_death=on_engine_death)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level=log_level, timeout_graceful_shutdown=5)
-    _server_class()(config).run(sockets=[listener])
+    server = _server_class()(config)
+    server.run(sockets=[listener])
+    if died:
+        log.critical("exiting with code %d: the engine died (%s)", ENGINE_DIED_EXIT, died[0])
+        sys.exit(ENGINE_DIED_EXIT)
 
 
 def _server_class():

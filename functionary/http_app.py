@@ -1,4 +1,5 @@
-"""HTTP layer: FastAPI routes, SSE framing, OpenAI-shaped errors, API-key check."""
+"""HTTP layer: FastAPI routes, SSE framing, OpenAI-shaped errors, API-key check, the
+request-body limit, /health and /metrics, and the watch on the engine's life."""
 
 from __future__ import annotations
 
@@ -6,18 +7,23 @@ import asyncio
 import contextlib
 import hmac
 import logging
-from typing import Optional
+from typing import Callable, Optional
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from functionary.errors import APIError, GenerationFailed, Unauthorized
+from functionary.metrics import RequestTrack
 from functionary.openai_types import ChatCompletion, ChatCompletionRequest, ModelCard, ModelList
 from functionary.serving import ChatService
 
 log = logging.getLogger(__name__)
+
+DEFAULT_MAX_REQUEST_BYTES = 4 << 20  # 4 MiB: far more than any context holds as text
+WATCH_INTERVAL_S = 0.5  # how often the engine's life is checked
+EXIT_GRACE_S = 2.0  # after the engine died: time for in-flight requests to get their error
 
 
 def error_response(status: int, message: str, error_type: str, param: Optional[str] = None,
@@ -42,16 +48,36 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, Optional[str]
     return f"Invalid value for '{param or '.'.join(loc)}': {first.get('msg')}", param or None
 
 
-def create_app(service: ChatService, *, api_key: Optional[str] = None) -> FastAPI:
+def create_app(service: ChatService, *, api_key: Optional[str] = None,
+               max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+               on_engine_death: Optional[Callable[[str], None]] = None) -> FastAPI:
+    """The app. `on_engine_death(reason)` runs once the engine has died and in-flight
+    requests had EXIT_GRACE_S to get their error (the CLI stops the server: exit code 3)."""
     engine = service.engine
+    metrics = service.metrics
+    metrics.watch_engine(engine)
+
+    async def watch_engine() -> None:
+        while (reason := engine.dead()) is None:
+            await asyncio.sleep(WATCH_INTERVAL_S)
+        log.critical("the engine died: %s; /health now answers 503", reason)
+        metrics.engine_died()
+        await asyncio.sleep(EXIT_GRACE_S)
+        if on_engine_death is not None:
+            on_engine_death(reason)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         await engine.start()
+        metrics.set_engine_up(True)
+        watcher = asyncio.create_task(watch_engine())
         yield
+        watcher.cancel()
+        metrics.set_engine_up(False)
         await engine.stop()
 
     app = FastAPI(title="functionary", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(BodyLimit, max_bytes=max_request_bytes)
 
     @app.exception_handler(APIError)
     async def _api_error(request: Request, exc: APIError):
@@ -86,7 +112,16 @@ def create_app(service: ChatService, *, api_key: Optional[str] = None) -> FastAP
 
     @app.get("/health")
     async def health():
+        reason = engine.dead()
+        if reason is not None:  # load balancers and Docker's HEALTHCHECK must stop sending traffic
+            return JSONResponse({"status": "dead", "reason": reason, "model": engine.model_name,
+                                 "engine": engine.name}, status_code=503)
         return {"status": "ok", "model": engine.model_name, "engine": engine.name, **engine.stats()}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_route(request: Request):
+        body, content_type = metrics.exposition(request.headers.get("accept"))
+        return Response(body, media_type=content_type)
 
     @v1.get("/models", response_model=ModelList)
     async def models():
@@ -94,28 +129,90 @@ def create_app(service: ChatService, *, api_key: Optional[str] = None) -> FastAP
 
     @v1.post("/chat/completions", response_model=ChatCompletion, response_model_exclude_none=False)
     async def chat_completions(body: ChatCompletionRequest, request: Request):
-        prepared = await service.prepare(body)
-        if body.stream:
-            return StreamingResponse(_sse(service, prepared), media_type="text/event-stream",
-                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-        return await _until_disconnect(request, service.complete(prepared))
+        track = metrics.track_request(body.stream)
+        try:
+            prepared = await service.prepare(body, track)
+            if body.stream:
+                return StreamingResponse(_sse(service, prepared, track), media_type="text/event-stream",
+                                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+            result = await _until_disconnect(request, service.complete(prepared))
+        except APIError as exc:
+            track.done(exc.status_code)
+            raise
+        except Exception:
+            track.done(500)
+            raise
+        track.done(getattr(result, "status_code", 200))
+        return result
 
     app.include_router(v1)
     return app
 
 
-async def _sse(service: ChatService, prepared):
+async def _sse(service: ChatService, prepared, track: RequestTrack):
     try:
         async for chunk in service.stream(prepared):
             yield f"data: {chunk.model_dump_json(exclude_none=True)}\n\n"
+        track.done(200)
     except APIError as exc:  # headers are gone: report inside the stream
         log.error("stream failed: %s", exc.message)
+        track.done(exc.status_code)
         yield f"data: {JSONResponse(exc.body()).body.decode()}\n\n"
-    except Exception:  # noqa: BLE001 - e.g. the engine died: say so rather than cut the stream
+    except Exception:  # noqa: BLE001 - our bug: say so rather than cut the stream
         log.exception("stream failed")
+        track.done(500)
         failure = GenerationFailed("generation failed inside the engine", code="engine_error")
         yield f"data: {JSONResponse(failure.body()).body.decode()}\n\n"
+    finally:
+        track.done(499)  # the client left mid-stream (no-op when already counted)
     yield "data: [DONE]\n\n"
+
+
+class BodyLimit:
+    """Refuses request bodies over `max_bytes` with 413, before anything parses them: by
+    Content-Length when sent, else by counting as the body arrives. (Plain ASGI rather
+    than BaseHTTPMiddleware, which hides client disconnects from the routes.)"""
+
+    def __init__(self, app, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            return await self._refuse(send)
+        # Read the body here (bounded), then hand it to the app; later messages (the
+        # client's disconnect) pass straight through.
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client left before sending its body
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                return await self._refuse(send)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send) -> None:
+        response = error_response(413, f"The request body is larger than this server's limit of {self.max_bytes} "
+                                       f"bytes (--max-request-bytes)", "invalid_request_error",
+                                  code="request_too_large")
+        await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+        await send({"type": "http.response.body", "body": response.body})
 
 
 async def _until_disconnect(request: Request, work):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -31,10 +33,14 @@ def _gguf_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
+def _complete(folder: Path) -> bool:
+    return (folder / "model.safetensors").exists() and (folder / "tokenizer.json").exists()
+
+
 def ensure_bundled_model() -> Path:
     """Path of the converted folder, converting the GGUF file on first use."""
     target = bundled_model_dir()
-    if (target / "model.safetensors").exists() and (target / "tokenizer.json").exists():
+    if _complete(target):
         return target
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -47,10 +53,17 @@ def ensure_bundled_model() -> Path:
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    partial = target.with_name(target.name + ".partial")
+    # A folder of our own: two set-ups converting at once (two checkouts) must not collide.
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=target.name + ".partial-", dir=target.parent))
     model.save_pretrained(partial)
     tokenizer.save_pretrained(partial)
-    partial.rename(target)  # atomic: a crash mid-way never leaves a half-written model
+    try:
+        partial.rename(target)  # atomic: a crash mid-way never leaves a half-written model
+    except OSError:
+        if not _complete(target):  # not another set-up finishing first: a real failure
+            raise
+        shutil.rmtree(partial, ignore_errors=True)
     return target
 
 

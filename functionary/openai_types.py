@@ -147,6 +147,8 @@ class StreamOptions(_Lenient):
 
 # ----------------------------------------------------------------------------- request
 
+MAX_STOP_CHARS = 1000  # each stop string is re-scanned as text streams: keep them short
+
 
 class ChatCompletionRequest(_Lenient):
     model: Optional[str] = None
@@ -163,7 +165,7 @@ class ChatCompletionRequest(_Lenient):
     max_completion_tokens: Optional[int] = Field(default=None, ge=1)
     temperature: Optional[float] = Field(default=None, ge=0.0, le=2.0)
     top_p: Optional[float] = Field(default=None, gt=0.0, le=1.0)
-    seed: Optional[int] = None
+    seed: Optional[int] = Field(default=None, ge=-(2**63), le=2**63 - 1)  # what engines' generators take
     stop: Optional[Union[str, list[str]]] = None
     n: int = Field(default=1, ge=1, le=16)
     presence_penalty: Optional[float] = Field(default=None, ge=-2.0, le=2.0)
@@ -189,6 +191,8 @@ class ChatCompletionRequest(_Lenient):
             raise ValueError("at most 4 stop sequences are allowed")
         if any(s == "" for s in stops):
             raise ValueError("stop sequences must not be empty")
+        if any(len(s) > MAX_STOP_CHARS for s in stops):
+            raise ValueError(f"stop sequences must be at most {MAX_STOP_CHARS} characters long")
         return stops
 
     def effective_max_tokens(self) -> Optional[int]:

@@ -9,13 +9,22 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import AsyncIterator, Optional
 
 from functionary.budget import BudgetGuard, shortest_reply
+from functionary.budget.minimal import TooLong
 from functionary.constraint import ConstraintSpec
 from functionary.domain import ToolRequest, tool_request
 from functionary.engines.base import Engine, SamplingParams
-from functionary.errors import BadRequest, BudgetTooSmall, ContextTooLong, GenerationFailed, NotFound
+from functionary.errors import (
+    BadRequest,
+    BudgetTooSmall,
+    ContextTooLong,
+    EngineUnavailable,
+    GenerationFailed,
+    NotFound,
+)
 from functionary.formats.base import ToolFormat
 from functionary.formats.parser import ArgsDelta, CallEnd, CallStart, Event, TextDelta
 from functionary.formats.text_scan import partial_suffix
@@ -34,9 +43,20 @@ from functionary.openai_types import (
     Usage,
     new_id,
 )
+from functionary.metrics import Metrics, RequestTrack
+from functionary.prompt_tokens import encode_prompt
+from functionary.request_limits import check_request, client_chars
 from functionary.validation import CallJudge, content_problem
 
 log = logging.getLogger(__name__)
+
+
+_TOO_LONG = ("", -1)  # Prepared.shortest when no context could hold the shortest reply
+
+
+def _int64(seed: int) -> int:
+    """A seed wrapped into the signed 64-bit range that engines accept."""
+    return (seed + 2**63) % 2**64 - 2**63
 
 
 @dataclass
@@ -51,6 +71,7 @@ class Prepared:
     sampling: SamplingParams
     stops: list[str]
     shortest: Optional[tuple[str, int]]  # the shortest valid reply (text, tokens), for the budget guard
+    track: Optional[RequestTrack] = None  # the request's metrics (mode, time to first token)
 
 
 class StopMatcher:
@@ -100,14 +121,19 @@ class _ChoiceState:
 
 
 class ChatService:
-    def __init__(self, engine: Engine, fmt: ToolFormat, *, budget_closing: bool = True) -> None:
+    def __init__(self, engine: Engine, fmt: ToolFormat, *, budget_closing: bool = True,
+                 metrics: Optional[Metrics] = None) -> None:
         self.engine = engine
         self.format = fmt
         self.budget_closing = budget_closing
+        self.metrics = metrics if metrics is not None else Metrics()
 
     # ------------------------------------------------------------------ preparation
 
-    async def prepare(self, req: ChatCompletionRequest) -> Prepared:
+    async def prepare(self, req: ChatCompletionRequest, track: Optional[RequestTrack] = None) -> Prepared:
+        dead = self.engine.dead()
+        if dead:
+            raise EngineUnavailable(dead)
         if req.model and req.model != self.engine.model_name:
             raise NotFound(
                 f"The model '{req.model}' does not exist; this server serves '{self.engine.model_name}'",
@@ -116,21 +142,40 @@ class ChatService:
             )
         for param, why in req.unsupported_features():
             raise BadRequest(why, param=param, code="unsupported_parameter")
-        tools = tool_request(req)
-        prompt = self.format.render_prompt(req.messages, tools)
-        prompt_ids = self.engine.tokenizer.encode(prompt, add_special_tokens=False)
+        # Checks, rendering and tokenizing take long on big requests: off the event loop,
+        # so that /health and other requests keep being answered meanwhile.
+        p = await asyncio.to_thread(self._prepare_prompt, req, track)
+        try:
+            await self.engine.prepare(p.spec)
+        except ValueError as exc:
+            raise BadRequest(str(exc), param="tools" if p.tools.calls_allowed else "response_format",
+                             code="invalid_schema") from None
+        asked = req.effective_max_tokens()
+        what = "a call" if p.tools.calls_only else ("a JSON answer" if not p.tools.calls_allowed
+                                                    else "a call or a JSON answer")
+        if p.shortest is _TOO_LONG:
+            raise BudgetTooSmall(p.sampling.max_tokens, None, what, from_context=asked is None)
+        if p.shortest is not None and p.shortest[1] > p.sampling.max_tokens:
+            raise BudgetTooSmall(p.sampling.max_tokens, p.shortest[1], what, from_context=asked is None)
+        return p
+
+    def _prepare_prompt(self, req: ChatCompletionRequest, track: Optional[RequestTrack]) -> Prepared:
+        check_request(req)
         limit = self.engine.max_model_len
+        # No token holds more characters than the longest in the vocabulary: a prompt whose
+        # text alone needs more tokens than the context is refused before tokenizing it.
+        at_least = client_chars(req) // self.max_token_chars
+        if at_least >= limit:
+            raise ContextTooLong(at_least, 0, limit, at_least=True)
+        tools = tool_request(req)
+        if track is not None:
+            track.set_mode(tools)
+        prompt_ids = encode_prompt(self.format, req.messages, tools)
         asked = req.effective_max_tokens()
         if asked is not None and len(prompt_ids) + asked > limit:
             raise ContextTooLong(len(prompt_ids), asked, limit)
         if len(prompt_ids) >= limit:
             raise ContextTooLong(len(prompt_ids), 1, limit)
-        spec = self.format.constraint(tools)
-        try:
-            await self.engine.prepare(spec)
-        except ValueError as exc:
-            raise BadRequest(str(exc), param="tools" if tools.calls_allowed else "response_format",
-                             code="invalid_schema") from None
         sampling = SamplingParams(
             max_tokens=asked or (limit - len(prompt_ids)),
             temperature=1.0 if req.temperature is None else req.temperature,
@@ -139,11 +184,19 @@ class ChatService:
             presence_penalty=req.presence_penalty or 0.0,
             frequency_penalty=req.frequency_penalty or 0.0,
         )
-        shortest = shortest_reply(self.format, tools, self.count_tokens) if self.budget_closing else None
-        if shortest is not None and shortest[1] > sampling.max_tokens:
-            what = "a call" if tools.calls_only else ("a JSON answer" if not tools.calls_allowed else "a call or a JSON answer")
-            raise BudgetTooSmall(sampling.max_tokens, shortest[1], what, from_context=asked is None)
-        return Prepared(req, tools, tools.judge(), prompt_ids, spec, sampling, req.stop or [], shortest)
+        shortest = None
+        if self.budget_closing:
+            try:
+                shortest = shortest_reply(self.format, tools, self.count_tokens)
+            except TooLong:
+                shortest = _TOO_LONG
+        spec = self.format.constraint(tools)
+        return Prepared(req, tools, tools.judge(), prompt_ids, spec, sampling, req.stop or [], shortest, track)
+
+    @cached_property
+    def max_token_chars(self) -> int:
+        vocab = self.engine.tokenizer.get_vocab()
+        return max(1, max((len(t) for t in vocab), default=1))
 
     def count_tokens(self, text: str) -> int:
         return len(self.engine.tokenizer.encode(text, add_special_tokens=False))
@@ -155,7 +208,7 @@ class ChatService:
         (index, None, state) carries the finish reason."""
         sampling = p.sampling
         if index and sampling.seed is not None:  # n > 1 with a seed: distinct yet reproducible
-            sampling = SamplingParams(**{**sampling.__dict__, "seed": sampling.seed + index})
+            sampling = SamplingParams(**{**sampling.__dict__, "seed": _int64(sampling.seed + index)})
         parser = self.format.stream_parser(p.tools)
         guard = BudgetGuard(self.format, p.tools, sampling.max_tokens, self.count_tokens, p.shortest,
                             p.request.max_identical_items)
@@ -164,8 +217,9 @@ class ChatService:
         request_id = new_id("gen-")
         engine_finish = None
         stream = self.engine.generate(request_id, p.prompt_ids, sampling, p.spec)
+        outputs = self._engine_outputs(stream)
         try:
-            async for out in stream:
+            async for out in outputs:
                 state.completion_tokens = out.num_tokens
                 events = parser.feed(guard.push(out.text, out.num_tokens))
                 if out.finish_reason is None and guard.repeating:  # looping: close the reply now
@@ -173,9 +227,13 @@ class ChatService:
                 if engine_finish or out.finish_reason is not None:
                     engine_finish = engine_finish or out.finish_reason
                     closing, state.completion_tokens = guard.finish(engine_finish, out.num_tokens)
+                    if engine_finish == "repeat" or (engine_finish == "length" and guard.active and closing):
+                        self.metrics.reply_closed(engine_finish)
                     events += parser.feed(closing) + parser.finish()
                 delta = self._apply(events, state, stop, p.judge)
                 if delta is not None:
+                    if p.track is not None:
+                        p.track.first_token()
                     yield index, delta, state
                 if stop.hit:
                     engine_finish = "stop"
@@ -183,9 +241,12 @@ class ChatService:
                 if engine_finish == "repeat":
                     break
         finally:
+            await outputs.aclose()
             await stream.aclose()  # stops generation early when we break or the client left
+            self.metrics.add_tokens(completion=state.completion_tokens)
         if engine_finish is None or engine_finish.startswith("error"):
-            raise GenerationFailed(f"generation failed: {engine_finish or 'engine stopped'}", code="engine_error")
+            raise GenerationFailed(f"generation failed: {engine_finish or 'engine stopped'}",
+                                   code="engine_dead" if self.engine.dead() else "engine_error")
         tail = stop.flush()
         if tail:
             state.content += tail
@@ -218,9 +279,11 @@ class ChatService:
                 call = state.calls[ev.index]
                 problem = judge.problem(call.name, call.arguments)
                 if problem is not None:
+                    self.metrics.call_rejected()
                     log.error("generated call escaped the constraint: %s (%s)", problem, call)
                     raise GenerationFailed(f"the generated call to {call.name!r} failed validation: {problem}",
                                            code="invalid_generated_call")
+                self.metrics.call_validated()
                 call.complete = True
         if not content and not calls:
             return None
@@ -234,7 +297,20 @@ class ChatService:
 
     # ------------------------------------------------------------------ whole responses
 
+    async def _engine_outputs(self, stream):
+        """The engine's deltas; an engine that dies mid-request becomes a server error."""
+        try:
+            async for out in stream:
+                yield out
+        except Exception as exc:  # noqa: BLE001 - vLLM raises its own types when its core dies
+            why = self.engine.dead()
+            if why is None:
+                raise
+            raise GenerationFailed(f"the inference engine died during generation: {why}",
+                                   code="engine_dead") from exc
+
     async def complete(self, p: Prepared) -> ChatCompletion:
+        self.metrics.add_tokens(prompt=len(p.prompt_ids))
         tasks = [asyncio.ensure_future(self._drain(p, i)) for i in range(p.request.n)]
         try:
             states = await asyncio.gather(*tasks)
@@ -271,6 +347,7 @@ class ChatService:
     # ------------------------------------------------------------------ streaming
 
     async def stream(self, p: Prepared) -> AsyncIterator[ChatCompletionChunk]:
+        self.metrics.add_tokens(prompt=len(p.prompt_ids))
         chunk_id, created = new_id("chatcmpl-"), int(time.time())
 
         def chunk(choices: list[ChunkChoice], usage: Optional[Usage] = None) -> ChatCompletionChunk:

@@ -19,7 +19,7 @@ import copy
 from typing import Optional
 
 from functionary.budget.json_completion import JsonCompleter
-from functionary.budget.minimal import closes_exactly, shortest_json
+from functionary.budget.minimal import TooLong, closes_exactly, shortest_json
 from functionary.domain import ParsedCall, ToolRequest
 from functionary.formats.code_tool import code_arguments
 from functionary.formats.parser import ArgsDelta, CallEnd, CallStart, TextDelta
@@ -32,18 +32,30 @@ def shortest_reply(fmt, request: ToolRequest, count_tokens) -> Optional[tuple[st
     auto allows one), "" when text may simply stop; None when none can be computed."""
     options: list[str] = []
     judge = request.judge()
+    too_long = False  # some option's shortest value is longer than any context
+
+    def shortest(schema) -> Optional[str]:
+        nonlocal too_long
+        try:
+            return shortest_json(schema)
+        except TooLong:
+            too_long = True
+            return None
+
     if request.calls_allowed:
         for f in request.allowed_functions():
-            args = code_arguments("") if f.code else shortest_json(f.parameters)
+            args = code_arguments("") if f.code else shortest(f.parameters)
             if args is not None and judge.valid(f.name, args):  # (keywords the closer does not know)
                 options.append(fmt.render_assistant("", [ParsedCall(f.name, args)]))
     if request.response_schema is not None and not request.calls_only:
-        answer = shortest_json(request.response_schema)
+        answer = shortest(request.response_schema)
         if answer is not None and content_problem(answer, request.response_schema) is None:
             options.append(fmt.render_assistant(answer, []))
     elif not request.calls_only:
         return "", 0
     if not options:
+        if too_long:
+            raise TooLong("no valid reply fits in any context")
         return None
     return min(((text, count_tokens(text)) for text in options), key=lambda o: o[1])
 
@@ -95,7 +107,10 @@ class BudgetGuard:
                 self._follow(self.parser.feed(ch))
                 if self.repeating:
                     break
-        closing = self._closing()
+        try:
+            closing = self._closing()
+        except TooLong:  # the open value needs more than any budget: close at an earlier point
+            closing = None
         if closing is None:
             return ""
         fits, tokens = self._fits(num_tokens, closing)

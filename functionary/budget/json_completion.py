@@ -20,6 +20,7 @@ from functionary.budget.minimal import (
     branches,
     item_schema,
     json_type,
+    minimal_items,
     minimal_json,
     number_completion,
     object_completion,
@@ -347,8 +348,8 @@ def _array_rest(frame: _Frame, option: dict, in_progress: bool) -> Optional[str]
     need = max(0, int(option.get("minItems", 0)) - count)
     if frame.phase == "value" and not in_progress:  # after a comma an item must follow
         need = max(need, 1)
-    items = [minimal_json(item_schema(option, i)) for i in range(count, count + need)]
-    if None in items:
+    items = minimal_items(option, count, need)
+    if items is None:
         return None
     lead = "," if items and count and not (frame.phase == "value" and not in_progress) else ""
     return lead + ",".join(items) + "]"

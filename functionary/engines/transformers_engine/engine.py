@@ -26,6 +26,8 @@ from functionary.engines.transformers_engine.sequence import Sequence
 
 log = logging.getLogger(__package__)  # the package's logger, as before the split into modules
 
+DEATH_CHECK_S = 1.0  # how often a waiting request checks that the worker still lives
+
 
 class TransformersEngine(Engine):
     name = "transformers"
@@ -74,6 +76,13 @@ class TransformersEngine(Engine):
             out.update(prefix_cache_hits=self.prefix_cache.hits, prefix_cache_tokens=self.prefix_cache.reused_tokens)
         return out
 
+    def dead(self) -> Optional[str]:
+        if self._loop.death:
+            return self._loop.death
+        if self._thread is not None and not self._thread.is_alive() and self._loop.running:
+            return "the engine thread exited"
+        return None
+
     async def start(self) -> None:
         if self._thread is None:
             self._loop.running = True
@@ -113,14 +122,26 @@ class TransformersEngine(Engine):
         self._by_id[request_id] = seq
         self._waiting.put(seq)
         finished = False
+        getter: Optional[asyncio.Task] = None
         try:
             while True:
-                delta = await out.get()
+                # One get task across timeouts (cancelling a get could lose a delta).
+                getter = getter or asyncio.ensure_future(out.get())
+                done, _ = await asyncio.wait({getter}, timeout=DEATH_CHECK_S)
+                if done:
+                    delta, getter = getter.result(), None
+                elif (why := self.dead()) is not None:
+                    # queued after the loop drained its queue for the last time: answer here
+                    delta = GenerationDelta("", 0, f"error: {why}")
+                else:
+                    continue
                 yield delta
                 if delta.finish_reason is not None:
                     finished = True
                     return
         finally:
+            if getter is not None:
+                getter.cancel()
             if not finished:
                 seq.aborted = True
             self._by_id.pop(request_id, None)

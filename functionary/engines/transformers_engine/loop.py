@@ -10,6 +10,7 @@ earlier one to end.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 from typing import Callable, Optional
 
@@ -25,6 +26,12 @@ from functionary.engines.transformers_engine.sequence import Sequence
 log = logging.getLogger(__package__)  # the package's logger, as before the split into modules
 
 PREFILL_BLOCK = 128  # prompt tokens per prefill pass (and the prefix cache's unit of reuse)
+# Fault injection for the engine-death tests: the loop dies after this many decode steps.
+FAULT_ENV = "FUNCTIONARY_FAULT_ENGINE_DEATH_AFTER_STEPS"
+
+
+class EngineKilled(BaseException):
+    """Injected death of the loop (BaseException: no `except Exception` may absorb it)."""
 
 
 class EngineLoop:
@@ -49,11 +56,35 @@ class EngineLoop:
         self.batch = Batch(device, make_cache)
         self.running = False
         self.batch_rows = 0  # written by the worker, read by the engine's stats()
+        self.death: Optional[str] = None  # why the loop stopped for good, once it has
+        self.decode_steps = 0
+        fault = os.environ.get(FAULT_ENV)
+        self.die_after_steps = int(fault) if fault else None
 
     def run(self) -> None:
-        with torch.inference_mode():
-            while self.running:
-                self.step()
+        try:
+            with torch.inference_mode():
+                while self.running:
+                    self.step()
+        except BaseException as exc:  # the worker is gone: nobody will answer these rows
+            self.death = f"the engine loop died: {exc!r}"
+            log.critical("%s", self.death, exc_info=not isinstance(exc, EngineKilled))
+            self.fail_all(self.death)
+
+    def fail_all(self, why: str) -> None:
+        """Finish every row and waiting request with an error."""
+        rows = list(self.batch.rows)
+        while True:
+            try:
+                seq = self.waiting.get_nowait()
+            except queue.Empty:
+                break
+            if seq is not None:
+                rows.append(seq)
+        for row in rows:
+            if not row.finished:
+                row.finished = True
+                row.emit(GenerationDelta("", len(row.output_ids), f"error: {why}"))
 
     def step(self) -> None:
         seq = self._schedule()
@@ -97,6 +128,9 @@ class EngineLoop:
             self.batch.add(seq, out.past_key_values, token)
 
     def _decode(self) -> None:
+        self.decode_steps += 1
+        if self.die_after_steps is not None and self.decode_steps > self.die_after_steps:
+            raise EngineKilled(f"fault injected after {self.die_after_steps} decode steps ({FAULT_ENV})")
         batch = self.batch
         batch.drop([r for r in batch.rows if r.aborted or r.finished])
         if not batch.rows:
