@@ -77,14 +77,17 @@ def _tail(path: Path, lines: int = 40) -> str:
         return "(no log)"
 
 
-def _start_server(log_dir: Path, name: str, extra_args: list[str], engine: str = "transformers"):
-    """Start server_vllm.py on `engine`, wait for /health; returns (process, LiveServer)."""
+def _start_server(log_dir: Path, name: str, extra_args: list[str], engine: str = "transformers",
+                  env: dict[str, str] | None = None):
+    """Start server_vllm.py on `engine` (with `env` added to the environment), wait for
+    /health; returns (process, LiveServer)."""
     port = _free_port()
     log_path = log_dir / f"{name}-{engine}.log"
     cmd = [sys.executable, "server_vllm.py", "--engine", engine, "--host", "127.0.0.1", "--port", str(port),
            "--api-key", API_KEY, *extra_args]
     log = open(log_path, "wb")
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, **(env or {})})
     log.close()  # the child holds its own descriptor
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_TIMEOUT_S
