@@ -17,7 +17,15 @@ import logging
 import time
 from typing import Callable, Iterable, Optional
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 
@@ -150,7 +158,9 @@ class Metrics:
         self.replies_closed = Counter("functionary_replies_closed", "Replies the server closed itself: length "
                                       "(the budget ran out inside a call or JSON answer, which the closer "
                                       "finished) or repeat (an array looped).", ["reason"], registry=r)
-        self.engine_restarts = Counter("functionary_engine_restarts", "Times the engine was restarted.", registry=r)
+        # A dead engine makes the process exit for its supervisor to restart it, so restarts
+        # show as changes of process_start_time_seconds (from the process collector).
+        ProcessCollector(registry=r)
         self.engine_deaths = Counter("functionary_engine_deaths", "Times the engine was found dead.", registry=r)
         self.engine_up = Gauge("functionary_engine_up", "1 while the engine serves, else 0.", registry=r)
         # Series that should read 0 from the start rather than appear on first use.
@@ -216,9 +226,6 @@ class Metrics:
         self.replies_closed.labels(reason=reason if reason in CLOSE_REASONS else "other").inc()
 
     # ------------------------------------------------------------------ engine life
-
-    def engine_restarted(self) -> None:
-        self.engine_restarts.inc()
 
     def engine_died(self) -> None:
         self.engine_deaths.inc()

@@ -191,7 +191,9 @@ class ChatService:
             except TooLong:
                 shortest = _TOO_LONG
         spec = self.format.constraint(tools)
-        return Prepared(req, tools, tools.judge(), prompt_ids, spec, sampling, req.stop or [], shortest, track)
+        # Stop strings cut free text only: a JSON answer (like a call) always ends whole.
+        stops = (req.stop or []) if tools.response_schema is None else []
+        return Prepared(req, tools, tools.judge(), prompt_ids, spec, sampling, stops, shortest, track)
 
     @cached_property
     def max_token_chars(self) -> int:

@@ -174,3 +174,21 @@ def test_metrics_count_requests_by_status_and_mode(server):
     for name in ("functionary_time_to_first_token_seconds_bucket", "functionary_prompt_tokens_total",
                  "functionary_requests_running", "functionary_engine_up 1.0"):
         assert name in after, name
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_stop_string_never_cuts_a_json_answer(server, stream):
+    """(was a 500: the answer was cut at the stop string, then failed its own check)"""
+    body = {"model": server.model, "messages": [{"role": "user", "content": "Give me a JSON object with a name."}],
+            "response_format": {"type": "json_object"}, "stop": [":", '"'], "max_tokens": 40, "temperature": 0}
+    if not stream:
+        r = post(server, body)
+        assert r.status_code == 200, r.text
+        content = r.json()["choices"][0]["message"]["content"]
+    else:
+        with server.http() as http, http.stream("POST", "/v1/chat/completions", json={**body, "stream": True}) as r:
+            events = [json.loads(line[6:]) for line in r.iter_lines()
+                      if line.startswith("data: ") and line != "data: [DONE]"]
+        assert not [e for e in events if "error" in e], events
+        content = "".join(c["delta"].get("content") or "" for e in events for c in e["choices"])
+    assert isinstance(json.loads(content), dict), content
