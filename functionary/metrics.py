@@ -115,7 +115,8 @@ class _EngineCollector:
     @staticmethod
     def _families(stats: dict) -> list[Metric]:
         running = GaugeMetricFamily("functionary_requests_running", "Sequences the engine is decoding now.")
-        waiting = GaugeMetricFamily("functionary_requests_waiting", "Sequences queued for the engine, not yet decoding.")
+        waiting = GaugeMetricFamily("functionary_requests_waiting",
+                                    "Sequences queued for the engine, not yet decoding.")
         hits = CounterMetricFamily("functionary_prefix_cache_hits", "Prompts that reused a cached prefix "
                                    "(transformers engine).")
         reused = CounterMetricFamily("functionary_prefix_cache_reused_tokens", "Prompt tokens taken from the "

@@ -51,7 +51,11 @@ from functionary.validation import CallJudge, content_problem
 log = logging.getLogger(__name__)
 
 
-_TOO_LONG = ("", -1)  # Prepared.shortest when no context could hold the shortest reply
+def _reply_kind(tools: ToolRequest) -> str:
+    """What the shortest reply is, for BudgetTooSmall's message."""
+    if tools.calls_only:
+        return "a call"
+    return "a JSON answer" if not tools.calls_allowed else "a call or a JSON answer"
 
 
 def _int64(seed: int) -> int:
@@ -150,13 +154,9 @@ class ChatService:
         except ValueError as exc:
             raise BadRequest(str(exc), param="tools" if p.tools.calls_allowed else "response_format",
                              code="invalid_schema") from None
-        asked = req.effective_max_tokens()
-        what = "a call" if p.tools.calls_only else ("a JSON answer" if not p.tools.calls_allowed
-                                                    else "a call or a JSON answer")
-        if p.shortest is _TOO_LONG:
-            raise BudgetTooSmall(p.sampling.max_tokens, None, what, from_context=asked is None)
         if p.shortest is not None and p.shortest[1] > p.sampling.max_tokens:
-            raise BudgetTooSmall(p.sampling.max_tokens, p.shortest[1], what, from_context=asked is None)
+            raise BudgetTooSmall(p.sampling.max_tokens, p.shortest[1], _reply_kind(p.tools),
+                                 from_context=req.effective_max_tokens() is None)
         return p
 
     def _prepare_prompt(self, req: ChatCompletionRequest, track: Optional[RequestTrack]) -> Prepared:
@@ -188,8 +188,9 @@ class ChatService:
         if self.budget_closing:
             try:
                 shortest = shortest_reply(self.format, tools, self.count_tokens)
-            except TooLong:
-                shortest = _TOO_LONG
+            except TooLong:  # (huge minItems and kin)
+                raise BudgetTooSmall(sampling.max_tokens, None, _reply_kind(tools),
+                                     from_context=asked is None) from None
         spec = self.format.constraint(tools)
         # Stop strings cut free text only: a JSON answer (like a call) always ends whole.
         stops = (req.stop or []) if tools.response_schema is None else []
@@ -204,6 +205,18 @@ class ChatService:
         return len(self.engine.tokenizer.encode(text, add_special_tokens=False))
 
     # ------------------------------------------------------------------ generation
+
+    async def _engine_outputs(self, stream):
+        """The engine's deltas; an engine that dies mid-request becomes a server error."""
+        try:
+            async for out in stream:
+                yield out
+        except Exception as exc:  # noqa: BLE001 - vLLM raises its own types when its core dies
+            why = self.engine.dead()
+            if why is None:
+                raise
+            raise GenerationFailed(f"the inference engine died during generation: {why}",
+                                   code="engine_dead") from exc
 
     async def _run_choice(self, p: Prepared, index: int) -> AsyncIterator[tuple[int, Optional[Delta], _ChoiceState]]:
         """Yield (index, delta to stream, state) as the choice progresses; a final
@@ -298,18 +311,6 @@ class ChatService:
         return "tool_calls" if any(c.complete for c in state.calls) else "stop"
 
     # ------------------------------------------------------------------ whole responses
-
-    async def _engine_outputs(self, stream):
-        """The engine's deltas; an engine that dies mid-request becomes a server error."""
-        try:
-            async for out in stream:
-                yield out
-        except Exception as exc:  # noqa: BLE001 - vLLM raises its own types when its core dies
-            why = self.engine.dead()
-            if why is None:
-                raise
-            raise GenerationFailed(f"the inference engine died during generation: {why}",
-                                   code="engine_dead") from exc
 
     async def complete(self, p: Prepared) -> ChatCompletion:
         self.metrics.add_tokens(prompt=len(p.prompt_ids))

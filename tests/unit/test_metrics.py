@@ -117,7 +117,9 @@ def test_latency_buckets_span_10ms_to_120s():
            if s.name.endswith("_bucket") and s.labels["stream"] == "false"]
     assert les == [repr(float(b)) for b in LATENCY_BUCKETS] + ["+Inf"]
     assert les[0] == "0.01" and les[-2] == "120.0"
-    bucket = lambda le: value(fams, "functionary_request_duration_seconds_bucket", stream="false", le=le)
+    def bucket(le: str) -> float:
+        return value(fams, "functionary_request_duration_seconds_bucket", stream="false", le=le)
+
     assert (bucket("0.01"), bucket("0.5"), bucket("120.0"), bucket("+Inf")) == (1, 2, 3, 4)
     assert value(fams, "functionary_request_duration_seconds_count", stream="false") == 4
 

@@ -1,0 +1,1 @@
+"""Evaluation sets shipped with functionary (read with importlib.resources)."""
