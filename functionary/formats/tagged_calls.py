@@ -74,8 +74,9 @@ class TaggedSyntax(CallSyntax):
         tags, code = self._tags(functions), self._code(functions)
         if single:
             triggers = ([self.opener] if tags else []) + (self._code_opener() if code else [])
+            # Without the code tool its opener is no text either (as in parallel auto and none).
             return C.triggered_tags(triggers, tags + code, at_least_one=False, stop_after_first=True,
-                                    excludes=self.not_in_text)
+                                    excludes=[*self.not_in_text, *([] if code else self._code_opener())])
         text_excludes = [*self.not_in_text, *self._code_opener()]
         if not tags:  # the code tool alone
             return C.sequence(C.any_text(text_excludes), C.optional(code[0]))

@@ -3,7 +3,6 @@
 import asyncio
 import json
 import threading
-import time
 
 import pytest
 from pydantic import BaseModel, Field, field_validator
@@ -167,39 +166,57 @@ def test_other_exceptions_from_tools_propagate():
     assert len(s.requests) == 1
 
 
+# How long a tool waits at a barrier for the calls that should be running beside it. It
+# only bounds a failure (one after another, the barrier never opens); passing never waits it.
+MEET_TIMEOUT_S = 10
+
+
 def test_async_tools_run_concurrently():
+    """All three calls are in flight at once: each waits at a barrier that opens only when
+    the third arrives (run one after another, the first would wait for ever)."""
+    barrier = asyncio.Barrier(3)
+    in_flight = []
+
+    async def meet(x: int) -> None:
+        in_flight.append(x)
+        try:
+            await asyncio.wait_for(barrier.wait(), MEET_TIMEOUT_S)
+        except TimeoutError:
+            raise AssertionError(f"not concurrent: only calls {in_flight} were in flight") from None
+
     async def slow_a(x: int) -> int:
-        await asyncio.sleep(0.3)
+        await meet(x)
         return x
 
     async def slow_b(x: int) -> int:
-        await asyncio.sleep(0.3)
+        await meet(x)
         return -x
 
     s = Scripted(reply(("slow_a", {"x": 1}), ("slow_b", {"x": 2}), ("slow_a", {"x": 3})))
-    client = s.async_client()
-    start = time.perf_counter()
-    r = run(get_completion(user_message="x", tools=[slow_a, slow_b], client=client, model="m"))
-    elapsed = time.perf_counter() - start
+    r = run(get_completion(user_message="x", tools=[slow_a, slow_b], client=s.async_client(), model="m"))
     assert r.results == [1, -2, 3]
-    assert elapsed < 0.5, f"three 0.3 s tools took {elapsed:.2f} s: not concurrent"
+    assert sorted(in_flight) == [1, 2, 3]
 
 
 def test_sync_tools_run_in_threads_concurrently():
+    """Both calls run at once, each in a worker thread of its own: each waits at a barrier
+    that opens only when the other is waiting too."""
+    barrier = threading.Barrier(2, timeout=MEET_TIMEOUT_S)
     threads = set()
 
     def slow(x: int) -> int:
         threads.add(threading.get_ident())
-        time.sleep(0.3)
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            raise AssertionError("not concurrent: the other call never ran beside this one") from None
         return x * 10
 
     s = Scripted(reply(("slow", {"x": 1}), ("slow", {"x": 2})))
-    start = time.perf_counter()
     r = get_completion_sync(user_message="x", tools=[slow], tool_choice="required", client=s.sync_client(),
                             model="m")
-    elapsed = time.perf_counter() - start
-    assert r.results == [10, 20] and len(threads) == 2
-    assert elapsed < 0.5, f"two 0.3 s tools took {elapsed:.2f} s: not concurrent"
+    assert r.results == [10, 20]
+    assert len(threads) == 2 and threading.get_ident() not in threads
 
 
 def test_respond_sends_results_back_and_sums_usage():

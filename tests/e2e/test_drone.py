@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import jsonschema
 import pytest
 
 from .support import check_arguments, check_calls_only, load_drone
@@ -18,24 +19,37 @@ def drone_messages(prompt: str) -> list[dict]:
     return [{"role": "system", "content": DRONE["system_prompt"]}, {"role": "user", "content": prompt}]
 
 
+def calls_only_problem(tools: list[dict], choice) -> str | None:
+    """Why the choice is not a valid calls-only reply (check_calls_only's complaint), or None."""
+    try:
+        check_calls_only(tools, choice)  # >= 1 call, all to listed tools, arguments valid, no text
+    except (AssertionError, jsonschema.ValidationError) as exc:
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return None
+
+
 def test_drone_set_required_always_calls_a_listed_tool_validly(client, server):
     tools, cases = DRONE["tools"], DRONE["cases"]
     assert DRONE["tool_choice"] == "required" and len(cases) == 20 and len(tools) == 16
-    valid, picks, rows = 0, 0, []
+    problems, picks, rows = [], 0, []
     started = time.monotonic()
     for case in cases:
         r = client.chat.completions.create(model=server.model, messages=drone_messages(case["prompt"]), tools=tools,
                                            tool_choice="required", temperature=0, max_tokens=80)
         choice = r.choices[0]
-        calls = check_calls_only(tools, choice)  # >= 1 call, all to listed tools, arguments valid, no text
-        valid += 1
-        first = calls[0].function
-        picks += first.name == case["expected_tool"]
-        rows.append(f"  {'ok ' if first.name == case['expected_tool'] else 'MISS'} {case['prompt'][:40]:40} "
-                    f"-> {first.name}({first.arguments.strip()}) [{len(calls)} call(s), {choice.finish_reason}]")
+        problem = calls_only_problem(tools, choice)
+        problems.append(problem)
+        calls = choice.message.tool_calls or []
+        first = calls[0].function if calls else None
+        picked = problem is None and first.name == case["expected_tool"]
+        picks += picked
+        shown = f"{first.name}({first.arguments.strip()})" if first else repr(choice.message.content)
+        rows.append(f"  {'BAD ' if problem else 'ok  ' if picked else 'MISS'} {case['prompt'][:40]:40} "
+                    f"-> {shown} [{len(calls)} call(s), {choice.finish_reason}]" + (f" {problem}" if problem else ""))
+    valid = sum(p is None for p in problems)
     print(f"\ndrone set: {valid}/{len(cases)} responses with valid calls, {picks}/{len(cases)} pick the expected tool "
           f"first ({time.monotonic() - started:.0f}s)\n" + "\n".join(rows))
-    assert valid == len(cases)
+    assert valid == len(cases), "\n".join(f"{c['prompt'][:60]!r}: {p}" for c, p in zip(cases, problems) if p)
 
 
 @pytest.mark.anyio

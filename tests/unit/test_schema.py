@@ -19,7 +19,14 @@ from functionary.schema import (
 )
 
 REF = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "functionary-formats"
-needs_ref = pytest.mark.skipif(not REF.exists(), reason="shared reference renderings not available")
+
+
+def reference_dir() -> Path:
+    """The shared reference renderings, expected beside every checkout: missing is a failure."""
+    if not REF.is_dir():
+        pytest.fail(f"the reference renderings are missing at {REF}: these goldens need the shared "
+                    f"folder beside the checkout (../shared/reference/functionary-formats)", pytrace=False)
+    return REF
 
 HEADER = "// Supported function definitions that should be called when necessary.\nnamespace functions {\n\n"
 FOOTER = "} // namespace functions"
@@ -52,19 +59,19 @@ def prop_type(schema: dict) -> str:
 # --------------------------------------------------------------------------- reference renderings
 
 
-@needs_ref
 def test_reference_large_schema_byte_for_byte():
-    case = json.loads((REF / "typescript_schema_case.json").read_text())
-    expected = (REF / "typescript_schema_expected.txt").read_text()
+    ref = reference_dir()
+    case = json.loads((ref / "typescript_schema_case.json").read_text())
+    expected = (ref / "typescript_schema_expected.txt").read_text()
     out = tools_to_typescript([{"type": "function", "function": f} for f in case["functions"]])
     # The expected file ends with the usual end-of-file newline; the namespace does not.
     assert out + "\n" == expected
 
 
-@needs_ref
 def test_reference_v3_llama3_prompt_namespace():
-    case = json.loads((REF / "test_case.json").read_text())
-    prompt = (REF / "prompt_test_v3.llama3.txt").read_text()
+    ref = reference_dir()
+    case = json.loads((ref / "test_case.json").read_text())
+    prompt = (ref / "prompt_test_v3.llama3.txt").read_text()
     start = prompt.index("// Supported function definitions")
     end = prompt.index(FOOTER) + len(FOOTER)
     assert tools_to_typescript(case["tools"]) == prompt[start:end]

@@ -3,6 +3,8 @@ generated calls (call_problem, content_problem) and stop strings (serving.StopMa
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,7 +17,7 @@ from functionary.serving import StopMatcher
 from functionary.domain import EMPTY_PARAMETERS, tool_request
 from functionary.validation import CallJudge, content_problem
 
-from .formats.support import ADD, TOOLS, WEATHER, request, split_at
+from .formats.support import ADD, ALL_NAMES, TOOLS, WEATHER, load_format, request, split_at
 
 USER = [{"role": "user", "content": "hi"}]
 
@@ -307,8 +309,47 @@ def test_judge_from_openai_tools_is_the_servers_judge():
     assert not from_tools.valid("bare", "[]")
 
 
+# A client's tool as it arrives (JSON text, so every use below gets a fresh copy), with what
+# a check could be tempted to rewrite: no "type", a $ref into $defs with a keyword beside it.
+TRAVEL_PARAMETERS = """{
+  "properties": {"to": {"$ref": "#/$defs/place", "description": "Where to."},
+                 "when": {"type": "string", "format": "date"}},
+  "required": ["to"],
+  "additionalProperties": false,
+  "$defs": {"place": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+}"""
+ADD_PARAMETERS = """{"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                     "required": ["a", "b"], "additionalProperties": false}"""
+
+
 def test_tools_unchanged_by_checks():
-    assert request("auto").functions == TOOLS
+    """The request checks (schema check, $ref inlining), the call judge, prompts and
+    constraints read the client's tools and never rewrite them: the request's functions
+    hold the parameters as sent (plus the implied "type": "object") before and after all
+    of them run, and the client's own objects are left as they were."""
+    sent = json.loads(TRAVEL_PARAMETERS)
+    body = req(tools=[tool("travel", sent, description="Books travel."), ADD_TOOL])
+    tr = tool_request(body)
+    expected = [("travel", "Books travel.", {"type": "object", **json.loads(TRAVEL_PARAMETERS)}),
+                ("add", "Adds two integers.", json.loads(ADD_PARAMETERS))]
+
+    def held():
+        return [(f.name, f.description, f.parameters) for f in tr.functions]
+
+    assert held() == expected
+    judge = tr.judge()
+    verdicts = [judge.valid(name, args) for name, args in [
+        ("travel", '{"to": {"city": "Oslo"}, "when": "2026-01-02"}'), ("travel", '{"to": {}}'),
+        ("travel", '{"to": "Oslo"}'), ("travel", '{"to": {"city": "Oslo"}, "by": "train"}'),
+        ("add", '{"a": 1, "b": 2}'), ("add", '{"a": 1}')]]
+    assert verdicts == [True, False, False, False, True, False]  # the $ref was followed, not dropped
+    for name in ALL_NAMES:
+        fmt = load_format(name)
+        assert "travel" in fmt.render_prompt(body.messages, tr)
+        fmt.constraint(tr)
+    assert held() == expected
+    assert sent == json.loads(TRAVEL_PARAMETERS)
+    assert body.tools[0].function.parameters == json.loads(TRAVEL_PARAMETERS)
 
 
 # -- StopMatcher --

@@ -1,5 +1,6 @@
 """Prompts of the three Functionary formats: byte for byte against the reference renderings
-(where the shared reference folder is present) and against small fixtures of our own."""
+(in the shared folder beside the checkout, which every developer and CI run has) and
+against small fixtures of our own."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from functionary.domain import tool_request
 from .support import family_tokenizer
 
 REFERENCE = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "functionary-formats"
-needs_reference = pytest.mark.skipif(not REFERENCE.exists(), reason=f"reference renderings not found at {REFERENCE}")
 
 
 def rendered(name: str, case: dict) -> str:
@@ -25,11 +25,13 @@ def rendered(name: str, case: dict) -> str:
 
 
 def reference(name: str) -> tuple[dict, str]:
+    if not REFERENCE.is_dir():  # expected beside every checkout: its absence is a failure, not a skip
+        pytest.fail(f"the reference renderings are missing at {REFERENCE}: these goldens need the shared "
+                    f"folder beside the checkout (../shared/reference/functionary-formats)", pytrace=False)
     case = json.loads((REFERENCE / "test_case.json").read_text(encoding="utf-8"))
     return case, (REFERENCE / f"prompt_test_{name}.txt").read_text(encoding="utf-8")
 
 
-@needs_reference
 def test_v3_llama3_matches_the_reference():
     case, expected = reference("v3.llama3")
     # The reference file opens with one stray space before the first header (Functionary's
@@ -37,13 +39,11 @@ def test_v3_llama3_matches_the_reference():
     assert expected == " " + rendered("v3.llama3", case)
 
 
-@needs_reference
 def test_v3_llama31_matches_the_reference():
     case, expected = reference("v3-llama3.1")
     assert rendered("v3-llama3.1", case) == expected
 
 
-@needs_reference
 def test_v2_matches_the_reference():
     # prompt_test_v2.txt is the rendering of test_case.json (not of test_case_v2.json, whose
     # descriptions, code and last turns differ).

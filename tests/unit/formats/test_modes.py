@@ -348,8 +348,26 @@ def test_llama31_code_comes_last():
     assert json.loads(parsed.calls[0].arguments)["code"].endswith("</function>")
 
 
-def test_tools_fixture_has_no_code_tool():
-    assert not any(f.code for f in TOOLS)
+@pytest.mark.parametrize("name", FUNCTIONARY_NAMES)
+def test_no_code_tool_means_no_code_channel(name):
+    """The checks above that use TOOLS lean on it having no code tool; what that must mean:
+    a raw code turn is refused, the same turn is accepted once the request offers the code
+    tool, and a request naming another tool still refuses it. (Single-call auto: the next test.)"""
+    fmt = load_format(name)
+    text = fmt.render_assistant("", [CODE])
+    for mode in ("auto", "required"):
+        for parallel in (True, False):
+            check_accepts(fmt, request(mode, parallel=parallel, tools=TOOLS_WITH_CODE), "", [CODE])
+    for req in (request("auto"), request("required"), request("required", parallel=False),
+                request("named", forced="add", tools=TOOLS_WITH_CODE)):
+        assert not accepts(fmt, req, text), (req.mode, req.parallel, text)
+
+
+@pytest.mark.parametrize("name", FUNCTIONARY_NAMES)
+def test_single_call_auto_text_never_holds_the_code_opener(name):
+    """As in parallel auto and in none: without the code tool, the code channel's opener is
+    no text either, so a model trained to open it cannot write it as the reply's text."""
+    check_rejects(load_format(name), request("auto", parallel=False), "", [CODE])
 
 
 @pytest.mark.parametrize("name,markup", [("v2", "<|from|>"), ("v2", "<|content|>"), ("v3.llama3", "<|start_header_id|>"),
