@@ -141,12 +141,29 @@ def test_stop_strings_cut_content(client, server):
     assert streamed["finish_reason"] == "stop"
 
 
+POEM = [{"role": "user", "content": "Write a short poem about the sea."}]
+
+
 def test_seed_makes_sampling_reproducible(client, server):
-    kw = dict(messages=[{"role": "user", "content": "Write a short poem about the sea."}], temperature=0.8,
-              seed=1234, max_tokens=24)
+    kw = dict(messages=POEM, temperature=0.8, seed=1234, max_tokens=24)
     first = create(client, server, **kw).choices[0].message.content
     second = create(client, server, **kw).choices[0].message.content
     assert first and first == second
+
+
+def test_different_seeds_give_different_samples(client, server):
+    """A server that ignored temperature or seed would give one text for all four."""
+    samples = [create(client, server, messages=POEM, temperature=1.0, seed=seed, max_tokens=24).choices[0].message.content
+               for seed in (1, 2, 3, 4)]
+    assert len(set(samples)) == 4, samples
+
+
+def test_n_choices_at_temperature_differ_and_repeat_with_the_seed(client, server):
+    kw = dict(messages=POEM, n=3, temperature=1.0, seed=11, max_tokens=24)
+    first = [c.message.content for c in create(client, server, **kw).choices]
+    again = [c.message.content for c in create(client, server, **kw).choices]
+    assert len(set(first)) > 1, first  # not one sample copied n times
+    assert first == again
 
 
 def test_n_gives_several_choices(client, server):
