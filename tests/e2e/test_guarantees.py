@@ -190,3 +190,30 @@ def test_response_format_json_object(any_server):
     choice = r.choices[0]
     assert choice.finish_reason == "stop", choice.message.content
     assert isinstance(json.loads(choice.message.content), dict)
+
+
+LOCK = {"type": "function", "function": {"name": "lock_door", "description": "Lock or unlock a door.", "parameters": {
+    "type": "object", "properties": {
+        "door": {"type": "string", "enum": ["front", "back", "garage", "patio"], "description": "Door."},
+        "action": {"type": "string", "enum": ["lock", "unlock"], "description": "What to do."}},
+    "required": ["door", "action"]}}}
+
+
+def test_auto_takes_the_call_path_end_to_end(server):
+    """A prompt on which the bundled model does call in `auto` (temperature 0, both
+    engines): the text -> constrained-call switch runs, the call is complete and valid,
+    and the stream adds up to the same call."""
+    kw = dict(messages=[{"role": "user", "content": "Lock the front door."}], tools=[LOCK], tool_choice="auto",
+              max_tokens=64)
+    choice = create(server, **kw).choices[0]
+    calls = choice.message.tool_calls or []
+    assert calls, f"the model answered in text this time: {choice.message.content!r}"
+    assert choice.finish_reason == "tool_calls"
+    for call in calls:
+        check_call([LOCK], call)
+    assert json.loads(calls[0].function.arguments)["door"] == "front"
+    with server.client() as c:
+        streamed = collect_stream(c.chat.completions.create(model=server.model, temperature=0, stream=True, **kw))
+    assert [(s["name"], s["arguments"]) for s in streamed["calls"]] == [(c.function.name, c.function.arguments)
+                                                                        for c in calls]
+    assert streamed["finish_reason"] == "tool_calls"
