@@ -78,8 +78,8 @@ class EngineUnavailable(APIError):
     error_type = "server_error"
 
     def __init__(self, reason: str):
-        super().__init__(f"the inference engine is not running ({reason}); the server is restarting",
-                         code="engine_dead")
+        super().__init__(f"the inference engine is not running ({reason}); this server process exits so that "
+                         f"its supervisor can start a fresh one", code="engine_dead")
 
 
 class GenerationFailed(APIError):

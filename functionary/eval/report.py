@@ -44,8 +44,8 @@ def summary(run: dict) -> str:
 def markdown(runs: list[dict]) -> str:
     cats = categories(runs)
     lines = ["# Function-calling evaluation", ""]
-    lines += ["| run | set | tool_choice | cases | name | name+args | valid calls | errors | latency mean / p50 / p95 (s) "
-              "| prompt tok | completion tok |", "|---" * 11 + "|"]
+    lines += ["| run | set | tool_choice | cases | name | name+args | valid calls | errors "
+              "| latency mean / p50 / p95 (s) | prompt tok | completion tok |", "|---" * 11 + "|"]
     for run in runs:
         m, o = run["meta"], run["metrics"]["overall"]
         lines.append(f"| {m.get('label', '')} | {Path(str(m.get('dataset', ''))).stem} | {m.get('tool_choice', '')} "

@@ -71,7 +71,8 @@ def match_call(expected: dict, name: str, arguments: dict) -> Optional[str]:
         return "arguments are not a JSON object"
     accepted: dict = expected.get("arguments") or {}
     optional = set(expected.get("optional") or [])
-    problems = [f"missing required argument {arg!r}" for arg in accepted if arg not in optional and arg not in arguments]
+    problems = [f"missing required argument {arg!r}" for arg in accepted
+                if arg not in optional and arg not in arguments]
     for arg, value in arguments.items():
         if arg in accepted:
             if not values_match(value, accepted[arg]):
