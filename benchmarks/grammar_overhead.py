@@ -183,7 +183,7 @@ def main() -> None:
     step = statistics.median(steps)
     print(f"\nmodel decode step at {len(prompt)} context tokens: {step * 1e3:.1f} ms (median of 32)")
     print(f"constraint overhead per token: {worst[0] * 1e3:.3f} ms = "
-          f"{100 * worst[0] / step:.1f}% of a decode step (worst row: {worst[1]})")
+          f"{100 * worst[0] / step:.2f}% of a decode step (worst row: {worst[1]})")
 
 
 if __name__ == "__main__":
