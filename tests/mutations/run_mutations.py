@@ -47,6 +47,10 @@ CHUNK = "tests/unit/formats/test_chunking.py"
 BUDGET = "tests/unit/test_budget_guard.py"
 CLOSING = "tests/unit/test_closing.py"
 VALID = "tests/unit/test_validation.py"
+# The proposed tests were adopted as tests/unit/test_serving.py; --with-proposed adds them
+# to every selection (they run anyway once a survivor escalates to all of tests/unit).
+PROPOSED = Path(__file__).resolve().parents[1] / "unit" / "test_serving.py"
+PROPOSED_AS = "tests/unit/test_serving.py"
 BROAD = ["tests/unit", "tests/client"]  # every offline test: where a survivor is tried again
 
 GRAMMAR = [MODES, ROUND]
@@ -226,7 +230,7 @@ MUTATIONS = [
              '        if engine_finish == "length":\n            return "length"',
              '        if False:\n            return "length"',
              [BUDGET, VALID], [f"{E2E_R}::test_max_tokens_gives_length"]),
-    Mutation("budget-cut-call-returned", "a cut call is not returned (auto, `--budget-closing off`)",
+    Mutation("budget-cut-call-returned", "a cut call is not returned (`--budget-closing off`)",
              "functionary/serving.py", "ChatService.complete(): incomplete calls returned too",
              "calls = [c for c in st.calls if c.complete]", "calls = list(st.calls)",
              [BUDGET, VALID]),
@@ -400,6 +404,8 @@ def main() -> int:
                     if (REPO / ".venv" / "bin" / "python").exists() else sys.executable)
     ap.add_argument("--timeout", type=float, default=900, help="seconds per pytest run (default 900)")
     ap.add_argument("--maxfail", type=int, default=25, help="stop a run after this many failures (0: never)")
+    ap.add_argument("--with-proposed", action="store_true",
+                    help=f"add the proposed tests ({PROPOSED.name}) to the copy's tests/unit and to every selection")
     ap.add_argument("--keep", action="store_true", help="keep the temporary copy")
     ap.add_argument("--out", help="also write the Markdown table here")
     ap.add_argument("--json", help="write the raw results here")
@@ -424,6 +430,10 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="functionary-mutations-"))
     copy = make_copy(REPO, root)
     log(f"copy of {REPO} at {copy}")
+    if args.with_proposed:
+        shutil.copy2(PROPOSED, copy / PROPOSED_AS)
+        mutations = [Mutation(**{**m.__dict__, "tests": [*m.tests, PROPOSED_AS]}) for m in mutations]
+        log(f"proposed tests added as {PROPOSED_AS}")
     results = []
     try:
         check_imports_from_copy(args.python, copy)
@@ -522,14 +532,14 @@ def render(results, base: Outcome, broad_base: Optional[Outcome], args, total: f
         m, o = r["mutation"], r["targeted"]
         tests = ", ".join(f"`{t.split('tests/', 1)[-1]}`" for t in m.tests)
         result = result_cell(o, args.maxfail)
+        if r["broad"] is not None or r["e2e"] is not None:
+            result = "selection: " + result
         if r["broad"] is not None:
             tests += "; then all of `unit/`, `client/`"
-            b = r["broad"]
-            result += "; all offline tests: " + (result_cell(b, args.maxfail) if b.status != "passed" else "**SURVIVED**")
+            result += "; all offline tests: " + result_cell(r["broad"], args.maxfail)
         if r["e2e"] is not None:
-            e = r["e2e"]
             tests += "; e2e: " + ", ".join(f"`{t.split('tests/', 1)[-1]}`" for t in m.e2e)
-            result += "; e2e: " + (result_cell(e, args.maxfail) if e.status != "passed" else "**SURVIVED**")
+            result += "; e2e: " + result_cell(r["e2e"], args.maxfail)
         elif m.e2e:
             tests += " (e2e with `--e2e`: " + ", ".join(f"`{t.split('tests/', 1)[-1]}`" for t in m.e2e) + ")"
         else:
