@@ -13,6 +13,7 @@ from typing import Iterator, Optional
 
 from functionary.errors import BadRequest
 from functionary.openai_types import ChatCompletionRequest
+from functionary.schema import SchemaError, resolve_pointer
 
 MAX_TOOLS = 128  # OpenAI's own limit
 MAX_SCHEMA_DEPTH = 64  # nested JSON containers in one schema (deep300 in the tests is 600)
@@ -34,8 +35,9 @@ def check_request(req: ChatCompletionRequest) -> None:
 # ----------------------------------------------------------------------------- text
 
 
-def _texts(req: ChatCompletionRequest) -> Iterator[tuple[str, str]]:
-    """(param, text) for every string the prompt will show."""
+def _texts(req: ChatCompletionRequest, *, all_strings: bool = True) -> Iterator[tuple[str, str]]:
+    """(param, text) for every string the prompt will show; without `all_strings`, only the
+    texts every prompt shows in full (no names, no schema strings)."""
     for i, m in enumerate(req.messages):
         if isinstance(m.content, str):
             yield f"messages[{i}].content", m.content
@@ -44,14 +46,15 @@ def _texts(req: ChatCompletionRequest) -> Iterator[tuple[str, str]]:
                 text = getattr(part, "text", None)
                 if isinstance(text, str):
                     yield f"messages[{i}].content[{j}].text", text
-        if m.name:
+        if m.name and all_strings:
             yield f"messages[{i}].name", m.name
         for j, tc in enumerate(m.tool_calls or []):
-            yield f"messages[{i}].tool_calls[{j}].function.name", tc.function.name
+            if all_strings:
+                yield f"messages[{i}].tool_calls[{j}].function.name", tc.function.name
             yield f"messages[{i}].tool_calls[{j}].function.arguments", tc.function.arguments
         if m.function_call is not None:
             yield f"messages[{i}].function_call.arguments", m.function_call.arguments
-    for param, schema in _schemas(req):
+    for param, schema in _schemas(req) if all_strings else ():
         for value in _walk(schema):
             if isinstance(value, str):
                 yield param, value
@@ -66,8 +69,7 @@ def _texts(req: ChatCompletionRequest) -> Iterator[tuple[str, str]]:
 def client_chars(req: ChatCompletionRequest) -> int:
     """Characters of client text that every prompt shows in full (messages, calls, tool
     descriptions): a lower bound on the prompt's length."""
-    return sum(len(text) for param, text in _texts(req) if not param.endswith(".parameters")
-               and not param.endswith(".schema") and not param.endswith(".name"))
+    return sum(len(text) for _, text in _texts(req, all_strings=False))
 
 
 def _check_text(req: ChatCompletionRequest) -> None:
@@ -179,15 +181,10 @@ def _alias_cycle(schema: object) -> Optional[list[str]]:
         return None
 
     def resolve(ref: str) -> object:
-        if ref == "#":
-            return schema
-        if not ref.startswith("#/"):
-            return None  # remote refs are refused elsewhere (validation.check_schema)
-        node: object = schema
-        for part in ref[2:].split("/"):
-            part = part.replace("~1", "/").replace("~0", "~")
-            node = node.get(part) if isinstance(node, dict) else None
-        return node
+        try:
+            return resolve_pointer(schema, ref)
+        except SchemaError:  # remote or dangling refs are refused elsewhere (validation.check_schema)
+            return None
 
     def aliases(node: object) -> Iterator[str]:
         """The refs a node stands for without nesting a value."""

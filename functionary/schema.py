@@ -51,7 +51,7 @@ def inline_refs(schema: dict, *, max_depth: int = 8) -> dict:
             if ref in stack or len(stack) >= max_depth:
                 target: dict = {}  # recursion point: render as "any"
             else:
-                target = walk(_resolve_pointer(schema, ref), stack + (ref,))
+                target = walk(resolve_pointer(schema, ref), stack + (ref,))
                 target = target if isinstance(target, dict) else {}
             siblings = {k: v for k, v in node.items() if k != "$ref"}
             return {**target, **walk(siblings, stack)}
@@ -72,7 +72,7 @@ def inline_refs(schema: dict, *, max_depth: int = 8) -> dict:
     return walk(schema, ())
 
 
-def _resolve_pointer(root: dict, ref: str) -> object:
+def resolve_pointer(root: dict, ref: str) -> object:
     """Follow a local JSON pointer ref ("#", "#/$defs/X", "#/properties/a/items")."""
     if not ref.startswith("#"):
         raise SchemaError(f"cannot resolve $ref {ref!r}: only local refs ('#/...') are supported")
