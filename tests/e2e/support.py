@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import time
 from pathlib import Path
 
 import jsonschema
@@ -160,3 +162,26 @@ def collect_stream(chunks) -> dict:
         "finish_reason": finish_reason,
         "usage": usage,
     }
+
+
+def raw_post(server, path: str, body: dict, *, recv_buffer: int | None = None) -> socket.socket:
+    """Send a POST on a bare socket and read nothing: the caller decides when the client leaves."""
+    host, port = server.base_url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)))
+    if recv_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, recv_buffer)
+    data = json.dumps(body)
+    sock.sendall((f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                  f"Authorization: Bearer {server.api_key}\r\nContent-Length: {len(data)}\r\n\r\n{data}").encode())
+    return sock
+
+
+def wait_for_health(server, ready, what: str, timeout_s: float = 60.0) -> dict:
+    """Poll /health until `ready(health)`; a deadline, never a fixed sleep, so a slow machine only waits longer."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        health = server.health()
+        if ready(health):
+            return health
+        assert time.monotonic() < deadline, f"{what}: not seen within {timeout_s}s, last /health {health}"
+        time.sleep(0.1)

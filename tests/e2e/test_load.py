@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 
 import httpx
 import pytest
+
+from .support import raw_post, wait_for_health
 
 pytestmark = pytest.mark.e2e
 
@@ -115,16 +116,13 @@ async def test_64_seeded_sampling_streams_and_a_seed_repeats(server):
 
 
 def test_a_client_that_never_reads_does_not_hold_up_the_others(server):
-    body = json.dumps({"model": server.model, "stream": True, "max_tokens": 1500, "temperature": 0,
-                       "messages": [{"role": "user", "content": "Count from 1 to 2000, one number a line."}]})
-    host, port = server.base_url.removeprefix("http://").split(":")
-    sock = socket.create_connection((host, int(port)))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills quickly: the server must wait on us
+    wait_idle(server)
+    body = {"model": server.model, "stream": True, "max_tokens": 1500, "temperature": 0,
+            "messages": [{"role": "user", "content": "Count from 1 to 2000, one number a line."}]}
+    # A small receive buffer fills quickly: the server must wait on us, and must not wait for others.
+    sock = raw_post(server, "/v1/chat/completions", body, recv_buffer=4096)
     try:
-        sock.sendall((f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-                      f"Authorization: Bearer {server.api_key}\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode())
-        time.sleep(3)  # it generates, its socket fills; we read nothing
-        assert server.health()["running"] >= 1
+        wait_for_health(server, lambda h: h["running"] >= 1, "the unread stream running")
         plain_request_works(server)  # others are served meanwhile
     finally:
         sock.close()
