@@ -66,10 +66,12 @@ async def run(cases: list[dict], client, model: str, *, tool_choice: Optional[st
     bar.close()
     wall = time.perf_counter() - started
     rows = [row for _, row in scored]
-    ok = [r for r in rows if r["error"] is None]
-    metrics = aggregate([score for score, _ in scored], [r["latency"] for r in ok],
-                        [r["prompt_tokens"] for r in ok if r["prompt_tokens"] is not None],
-                        [r["completion_tokens"] for r in ok if r["completion_tokens"] is not None])
+    # Figures per case, None where unknown: a failed request's time is not a latency.
+    answered = [r["error"] is None for r in rows]
+    metrics = aggregate([score for score, _ in scored],
+                        [r["latency"] if ok else None for r, ok in zip(rows, answered)],
+                        [r["prompt_tokens"] if ok else None for r, ok in zip(rows, answered)],
+                        [r["completion_tokens"] if ok else None for r, ok in zip(rows, answered)])
     info = {"model": model, "tool_choice": tool_choice or "per case", "max_tokens": max_tokens,
             "temperature": temperature, "concurrency": concurrency, "cases": len(cases), "wall_s": round(wall, 2),
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), **(meta or {})}

@@ -256,7 +256,23 @@ def _mean(values: Sequence[float]) -> Optional[float]:
     return sum(values) / len(values) if values else None
 
 
-def _group(scores: Sequence[CaseScore]) -> dict:
+def _figures(latencies: Sequence[Optional[float]], prompt_tokens: Sequence[Optional[int]],
+             completion_tokens: Sequence[Optional[int]]) -> dict:
+    """Latency mean/p50/p95 and mean tokens per request, unknown (None) entries skipped."""
+    lat = [x for x in latencies if x is not None]
+    prompt = [x for x in prompt_tokens if x is not None]
+    completion = [x for x in completion_tokens if x is not None]
+    return {
+        "latency_mean": _mean(lat),
+        "latency_p50": percentile(lat, 50),
+        "latency_p95": percentile(lat, 95),
+        "prompt_tokens_mean": _mean(prompt),
+        "completion_tokens_mean": _mean(completion),
+    }
+
+
+def _group(scores: Sequence[CaseScore], latencies: Sequence[Optional[float]],
+           prompt_tokens: Sequence[Optional[int]], completion_tokens: Sequence[Optional[int]]) -> dict:
     n = len(scores)
     calls = sum(s.calls for s in scores)
     valid = sum(s.valid_calls for s in scores)
@@ -268,31 +284,35 @@ def _group(scores: Sequence[CaseScore]) -> dict:
         "valid_calls": valid,
         "valid_call_rate": valid / calls if calls else None,
         "errors": sum(s.error is not None for s in scores),
+        **_figures(latencies, prompt_tokens, completion_tokens),
     }
 
 
 def aggregate(
     scores: Sequence[CaseScore],
-    latencies: Sequence[float],
-    prompt_tokens: Sequence[int],
-    completion_tokens: Sequence[int],
+    latencies: Sequence[Optional[float]],
+    prompt_tokens: Sequence[Optional[int]],
+    completion_tokens: Sequence[Optional[int]],
 ) -> dict:
-    """{"overall": group + latency and token figures, "per_category": {category: group}},
-    categories in order of first appearance. A group: cases, name_accuracy, full_accuracy,
-    calls, valid_calls, valid_call_rate, errors (rates None for an empty group / no calls).
-    Latencies and token counts are per request made; None entries (unknown) are skipped."""
-    lat = [x for x in latencies if x is not None]
-    prompt = [x for x in prompt_tokens if x is not None]
-    completion = [x for x in completion_tokens if x is not None]
-    overall = _group(scores)
-    overall.update(
-        latency_mean=_mean(lat),
-        latency_p50=percentile(lat, 50),
-        latency_p95=percentile(lat, 95),
-        prompt_tokens_mean=_mean(prompt),
-        completion_tokens_mean=_mean(completion),
-    )
-    categories: dict[str, list[CaseScore]] = {}
-    for s in scores:
-        categories.setdefault(s.category, []).append(s)
-    return {"overall": overall, "per_category": {c: _group(group) for c, group in categories.items()}}
+    """{"overall": group, "per_category": {category: group}}, categories in order of first
+    appearance. A group: cases, name_accuracy, full_accuracy, calls, valid_calls,
+    valid_call_rate, errors, latency_mean, latency_p50, latency_p95, prompt_tokens_mean,
+    completion_tokens_mean (None for an empty group, no calls, or no known figure).
+
+    `latencies` and the token counts are per case, aligned with `scores` (one entry each);
+    None marks a figure that is unknown (a failed request, a reply without usage) and is
+    left out of the means and percentiles, overall and in its category.
+    """
+    columns = (latencies, prompt_tokens, completion_tokens)
+    for name, column in zip(("latencies", "prompt_tokens", "completion_tokens"), columns):
+        if len(column) != len(scores):
+            raise ValueError(f"{name} has {len(column)} entries for {len(scores)} cases (one per case, None if unknown)")
+    rows = list(zip(scores, *columns))
+    categories: dict[Optional[str], list[tuple]] = {}
+    for row in rows:
+        categories.setdefault(row[0].category, []).append(row)
+
+    def group(members: list[tuple]) -> dict:
+        return _group(*(list(column) for column in zip(*members))) if members else _group([], [], [], [])
+
+    return {"overall": group(rows), "per_category": {c: group(members) for c, members in categories.items()}}

@@ -448,7 +448,7 @@ def test_aggregate_overall_and_per_category():
         score("irrelevance", True, True, calls=0, valid=0),
         score("irrelevance", False, False, calls=0, valid=0, error="timeout"),
     ]
-    out = aggregate(scores, [1.0, 2.0, 3.0, 4.0], [100, 200, 300], [10, 20, 30])
+    out = aggregate(scores, [1.0, 2.0, 3.0, None], [100, 200, 300, None], [10, 20, 30, None])
     overall = out["overall"]
     assert overall["cases"] == 4
     assert overall["name_accuracy"] == 0.75
@@ -456,9 +456,9 @@ def test_aggregate_overall_and_per_category():
     assert (overall["calls"], overall["valid_calls"]) == (3, 2)
     assert overall["valid_call_rate"] == pytest.approx(2 / 3)
     assert overall["errors"] == 1
-    assert overall["latency_mean"] == 2.5
+    assert overall["latency_mean"] == 2.0  # the failed request's time is not a latency
     assert overall["latency_p50"] == 2.0
-    assert overall["latency_p95"] == 4.0
+    assert overall["latency_p95"] == 3.0
     assert overall["prompt_tokens_mean"] == 200
     assert overall["completion_tokens_mean"] == 20
 
@@ -469,6 +469,39 @@ def test_aggregate_overall_and_per_category():
     assert simple["errors"] == 0
     assert (irrelevance["name_accuracy"], irrelevance["full_accuracy"], irrelevance["errors"]) == (0.5, 0.5, 1)
     assert irrelevance["valid_call_rate"] is None  # no calls: no rate
+
+
+def test_aggregate_latency_and_tokens_per_category():
+    """Each category gets its own latency mean / p50 / p95 and mean tokens, from its own
+    cases only; a case with unknown figures (None) counts in the accuracy, not in them."""
+    scores = [score("simple", True, True), score("parallel", True, True), score("simple", True, True),
+              score("parallel", False, False, error="timeout"), score("simple", False, False)]
+    latencies = [1.0, 10.0, 3.0, None, 2.0]
+    prompt = [100, 400, 300, None, 200]
+    completion = [10, 40, 30, None, None]
+    per = aggregate(scores, latencies, prompt, completion)["per_category"]
+    simple, parallel = per["simple"], per["parallel"]
+    assert (simple["latency_mean"], simple["latency_p50"], simple["latency_p95"]) == (2.0, 2.0, 3.0)
+    assert (simple["prompt_tokens_mean"], simple["completion_tokens_mean"]) == (200, 20)
+    assert (parallel["latency_mean"], parallel["latency_p50"], parallel["latency_p95"]) == (10.0, 10.0, 10.0)
+    assert (parallel["prompt_tokens_mean"], parallel["completion_tokens_mean"]) == (400, 40)
+    assert parallel["cases"] == 2 and parallel["errors"] == 1 and parallel["full_accuracy"] == 0.5
+
+
+def test_aggregate_category_without_known_figures():
+    out = aggregate([score("simple", True, True), score("irrelevance", False, False, error="refused")],
+                    [1.5, None], [100, None], [7, None])
+    irrelevance = out["per_category"]["irrelevance"]
+    assert irrelevance["latency_mean"] is None and irrelevance["latency_p95"] is None
+    assert irrelevance["prompt_tokens_mean"] is None and irrelevance["completion_tokens_mean"] is None
+    assert out["overall"]["latency_p50"] == 1.5 and out["overall"]["completion_tokens_mean"] == 7
+
+
+def test_aggregate_needs_one_figure_per_case():
+    with pytest.raises(ValueError, match="latencies has 1 entries for 2 cases"):
+        aggregate([score("simple", True, True)] * 2, [1.0], [1, 1], [1, 1])
+    with pytest.raises(ValueError, match="completion_tokens"):
+        aggregate([score("simple", True, True)], [1.0], [1], [])
 
 
 def test_aggregate_empty():
@@ -482,7 +515,8 @@ def test_aggregate_empty():
 
 
 def test_aggregate_skips_unknown_figures():
-    out = aggregate([score("simple", True, True)], [None, 2.0], [None], [5])["overall"]
+    out = aggregate([score("simple", True, True), score("simple", True, True)], [None, 2.0], [None, None],
+                    [5, None])["overall"]
     assert out["latency_mean"] == 2.0 and out["prompt_tokens_mean"] is None and out["completion_tokens_mean"] == 5
 
 
@@ -494,7 +528,7 @@ def test_aggregate_from_scored_cases_end_to_end():
         (case({"kind": "ask"}, "missing_argument", "d"), None),
     ]
     scores = [score_case(c, m, error=None if m else "refused") for c, m in cases]
-    out = aggregate(scores, [0.1, 0.2, 0.3], [10, 10, 10], [1, 2, 3])
+    out = aggregate(scores, [0.1, 0.2, 0.3, None], [10, 10, 10, None], [1, 2, 3, None])
     assert out["overall"]["full_accuracy"] == 0.5
     assert out["overall"]["valid_call_rate"] == 0.5
     assert out["overall"]["errors"] == 1
