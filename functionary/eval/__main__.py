@@ -45,10 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, http_client=None) -> int:
+    """The CLI; `http_client` (an httpx.AsyncClient) replaces the openai client's transport,
+    for tests against a scripted endpoint."""
     args = build_parser().parse_args(argv)
     if args.command == "run":
-        return run(args)
+        return run(args, http_client=http_client)
     runs = [report.load_run(path) for path in args.results]
     text = report.markdown(runs)
     if args.out:
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run(args) -> int:
+def run(args, *, http_client=None) -> int:
     import openai
 
     try:
@@ -75,7 +77,7 @@ def run(args) -> int:
 
     async def go() -> dict:
         client = openai.AsyncOpenAI(base_url=args.base_url, api_key=args.api_key, timeout=args.timeout,
-                                    max_retries=0)
+                                    max_retries=0, http_client=http_client)
         model = args.model or (await client.models.list()).data[0].id
         label = args.label or (Path(args.out).stem if args.out else model)
         return await run_cases(cases, client, model, tool_choice=args.tool_choice, concurrency=args.concurrency,

@@ -7,6 +7,7 @@ import asyncio
 import json
 from pathlib import Path
 
+import httpx
 import jsonschema
 import pytest
 
@@ -151,6 +152,46 @@ def test_the_report_puts_runs_side_by_side(tmp_path):
     assert "| run | simple | parallel |" in text_ and "45.0% (10) | 45.0% (3)" in text_
 
 
+def test_the_report_gives_latency_and_tokens_per_category():
+    tuned = fake_run("tuned", 0.9)
+    tuned["metrics"]["per_category"]["simple"].update(latency_mean=1.25, latency_p50=1.0, latency_p95=3.5,
+                                                      prompt_tokens_mean=310, completion_tokens_mean=22)
+    base = fake_run("base", 0.5)  # a results file from before per-category figures: dashes, no crash
+    text_ = report.markdown([base, tuned])
+    latency = text_.split("## Latency by category (s, mean / p50 / p95)")[1].split("##")[0]
+    assert "| run | simple | parallel |" in latency
+    assert "| tuned | 1.25 / 1.00 / 3.50 | – / – / – |" in latency
+    assert "| base | – / – / – | – / – / – |" in latency
+    tokens = text_.split("## Tokens per request by category (prompt / completion, mean)")[1]
+    assert "| tuned | 310 / 22 | – / – |" in tokens
+
+
+def test_the_chart_labels_every_bar_zero_included_and_keeps_the_legend_off_the_bars():
+    base, tuned = fake_run("base", 0.0), fake_run("tuned", 0.8)
+    del tuned["metrics"]["per_category"]["parallel"]  # a category this run does not have
+    fig = report.figure([base, tuned])
+    try:
+        top, bottom = fig.axes
+        labels = [t.get_text() for t in top.texts]
+        # base: overall, simple, parallel all 0% (full = accuracy / 2); tuned: 40%, 40%, n/a
+        assert labels == ["0%", "0%", "0%", "40%", "40%", "n/a"]
+        assert [t.get_text() for t in bottom.texts] == ["0%", "0%", "0%", "80%", "80%", "n/a"]
+        heights = [bar.get_height() for bar in top.patches]
+        assert len(heights) == 5 and min(heights) > 0  # 0% is a visible stub; n/a has no bar
+        assert not top.get_legend() and not bottom.get_legend()
+        (legend,) = fig.legends
+        assert [t.get_text() for t in legend.get_texts()] == ["base", "tuned"]
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        legend_box = legend.get_window_extent(renderer)
+        for ax in fig.axes:
+            assert legend_box.y1 <= ax.get_window_extent(renderer).y0, "the legend overlaps the axes"
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+
+
 def test_the_cli_writes_report_and_chart(tmp_path):
     paths = []
     for label, acc in (("base", 0.4), ("tuned", 0.8)):
@@ -165,3 +206,33 @@ def test_the_cli_writes_report_and_chart(tmp_path):
 def test_run_refuses_a_missing_dataset_with_exit_2(capsys):
     assert eval_main(["run", "no-such-set.jsonl", "--base-url", "http://127.0.0.1:9/v1"]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def _gated_run(tmp_path, min_accuracy: str, *replies) -> tuple[int, Scripted, dict]:
+    """`run` through the CLI against a scripted endpoint (two cases, the set on disk)."""
+    data = tmp_path / "set.jsonl"
+    row = {"category": "simple", "prompt": "Weather in Paris?", "tools": [WEATHER],
+           "expected": {"kind": "calls", "calls": [{"name": "get_weather", "arguments": {"city": ["Paris"]}}]}}
+    data.write_text("\n".join(json.dumps({"id": f"w{i}", **row}) for i in range(2)))
+    endpoint = Scripted(*replies)
+    out = tmp_path / "r.json"
+    code = eval_main(["run", str(data), "--base-url", endpoint.base_url, "--concurrency", "1", "--out", str(out),
+                      "--min-accuracy", min_accuracy],
+                     http_client=httpx.AsyncClient(transport=httpx.MockTransport(endpoint.handle)))
+    return code, endpoint, json.loads(out.read_text())
+
+
+def test_min_accuracy_exits_1_below_the_bar(tmp_path, capsys):
+    code, endpoint, results = _gated_run(tmp_path, "0.6", reply(("get_weather", {"city": "Paris"})),
+                                         reply(("get_weather", {"city": "Lyon"})))
+    assert results["metrics"]["overall"]["full_accuracy"] == 0.5
+    assert len(endpoint.requests) == 2 and endpoint.requests[0]["model"] == MODEL  # the model the endpoint lists
+    assert code == 1
+    assert "accuracy 0.500 is below --min-accuracy 0.6" in capsys.readouterr().err
+
+
+def test_min_accuracy_exits_0_at_or_above_the_bar(tmp_path, capsys):
+    code, _, results = _gated_run(tmp_path, "0.5", reply(("get_weather", {"city": "Paris"})),
+                                  reply(("get_weather", {"city": "Lyon"})))
+    assert results["metrics"]["overall"]["full_accuracy"] == 0.5 and code == 0
+    assert "below" not in capsys.readouterr().err
