@@ -306,7 +306,8 @@ def aggregate(
     columns = (latencies, prompt_tokens, completion_tokens)
     for name, column in zip(("latencies", "prompt_tokens", "completion_tokens"), columns):
         if len(column) != len(scores):
-            raise ValueError(f"{name} has {len(column)} entries for {len(scores)} cases (one per case, None if unknown)")
+            raise ValueError(f"{name} has {len(column)} entries for {len(scores)} cases "
+                             f"(one per case, None if unknown)")
     rows = list(zip(scores, *columns))
     categories: dict[Optional[str], list[tuple]] = {}
     for row in rows:
