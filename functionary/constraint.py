@@ -33,6 +33,16 @@ class ConstraintSpec:
         return ConstraintSpec("structural_tag", json.dumps({"type": "structural_tag", "format": fmt}))
 
 
+def compile_spec(compiler, spec: ConstraintSpec):
+    """`spec` compiled by an xgrammar GrammarCompiler (the transformers engine's, or the budget
+    fallback's); xgrammar's own exception when it cannot be built."""
+    if spec.kind == "structural_tag":
+        return compiler.compile_structural_tag(spec.value)
+    if spec.kind == "json_schema":
+        return compiler.compile_json_schema(spec.value, any_whitespace=False)
+    return compiler.compile_grammar(spec.value)
+
+
 # -- structural-tag building blocks (dicts in xgrammar's structural tag JSON format) --
 
 

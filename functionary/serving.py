@@ -262,6 +262,8 @@ class ChatService:
         if engine_finish is None or engine_finish.startswith("error"):
             raise GenerationFailed(f"generation failed: {engine_finish or 'engine stopped'}",
                                    code="engine_dead" if self.engine.dead() else "engine_error")
+        if engine_finish == "length" and not guard.active and self.budget_closing:
+            self._check_unclosed(p, state)
         tail = stop.flush()
         if tail:
             state.content += tail
@@ -303,6 +305,25 @@ class ChatService:
         if not content and not calls:
             return None
         return Delta(content="".join(content) or None, tool_calls=calls or None)
+
+    @staticmethod
+    def _check_unclosed(p: Prepared, state: _ChoiceState) -> None:
+        """The budget ran out where the guard could not help: no valid reply was found for
+        the request's schema (the closer's and the fallback search's, budget/fallback.py),
+        e.g. one the grammar itself cannot write. Rather than answer `required` without a
+        call, or a JSON answer cut in two, say so."""
+        if any(c.complete for c in state.calls):
+            return
+        if p.tools.calls_only:
+            what = "the call"
+        elif content_problem(state.content, p.tools.response_schema) is not None:
+            what = "the JSON answer"
+        else:
+            return
+        raise GenerationFailed(
+            f"max_tokens ({p.sampling.max_tokens}) ran out inside {what}, and the server found no valid way to "
+            f"close it under this schema (keywords it cannot complete, or no value its grammar can write); "
+            f"raise max_tokens or simplify the schema", code="reply_not_closed")
 
     @staticmethod
     def _finish_reason(engine_finish: str, state: _ChoiceState) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 from typing import Optional
 
+from functionary.budget.fallback import fallback_json, grammar_accepts
 from functionary.budget.json_completion import JsonCompleter
 from functionary.budget.minimal import TooLong, closes_exactly, shortest_json
 from functionary.domain import ParsedCall, ToolRequest
@@ -29,30 +30,57 @@ from functionary.validation import content_problem
 def shortest_reply(fmt, request: ToolRequest, count_tokens) -> Optional[tuple[str, int]]:
     """(text, tokens) of the shortest reply that the request's structure allows and needs:
     a call under required / named, a JSON answer under response_format (or a call, where
-    auto allows one), "" when text may simply stop; None when none can be computed."""
+    auto allows one), "" when text may simply stop; None when none can be found.
+
+    Where the closer knows no shortest value (keywords it does not model: uniqueItems, a
+    pattern with lookarounds or flags, not, allOf, ...), a bounded search finds a valid
+    one instead (budget/fallback.py), checked against the schema and the request's own
+    grammar. That reply is not always the shortest, but reserving its tokens up front (a
+    400 when max_tokens cannot hold it) is what lets the guard close a cut call from the
+    reply's start: required / named still always end with a complete, valid call."""
+    if request.response_schema is None and not request.calls_only:
+        return "", 0  # text may simply stop
     options: list[str] = []
     judge = request.judge()
     too_long = False  # some option's shortest value is longer than any context
+    spec = []  # the request's constraint, built only when the fallback needs it
 
-    def shortest(schema) -> Optional[str]:
+    def shortest(schema, accept) -> Optional[str]:
+        """The closer's shortest value if valid, else the fallback's (checked in full)."""
         nonlocal too_long
         try:
-            return shortest_json(schema)
+            value = shortest_json(schema)
+            if value is not None and accept(value, closes_exactly(schema)):
+                return value
+            return fallback_json(schema, lambda v: accept(v, False))
         except TooLong:
             too_long = True
             return None
 
+    def grammar_takes(text: str) -> bool:
+        if not spec:
+            spec.append(fmt.constraint(request))
+        return grammar_accepts(spec[0], text)
+
+    def call_ok(name: str, args: str, exact: bool) -> bool:
+        return judge.valid(name, args) and (exact or grammar_takes(
+            fmt.render_assistant("", [ParsedCall(name, args)])))
+
+    def answer_ok(answer: str, exact: bool) -> bool:
+        return content_problem(answer, request.response_schema) is None and (exact or grammar_takes(
+            fmt.render_assistant(answer, [])))
+
+    # (exact: the closer's own values under a schema it models need no grammar check)
     if request.calls_allowed:
         for f in request.allowed_functions():
-            args = code_arguments("") if f.code else shortest(f.parameters)
+            args = code_arguments("") if f.code else shortest(
+                f.parameters, lambda a, exact, f=f: call_ok(f.name, a, exact))
             if args is not None and judge.valid(f.name, args):  # (keywords the closer does not know)
                 options.append(fmt.render_assistant("", [ParsedCall(f.name, args)]))
     if request.response_schema is not None and not request.calls_only:
-        answer = shortest(request.response_schema)
+        answer = shortest(request.response_schema, answer_ok)
         if answer is not None and content_problem(answer, request.response_schema) is None:
             options.append(fmt.render_assistant(answer, []))
-    elif not request.calls_only:
-        return "", 0
     if not options:
         if too_long:
             raise TooLong("no valid reply fits in any context")

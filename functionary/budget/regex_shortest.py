@@ -59,6 +59,17 @@ class CharSet:
             return chr(self.ranges[0][0]) if self.ranges else None
         return next((chr(c) for c in range(33, 127) if chr(c) in self), None)
 
+    def picks(self, count: int) -> list[str]:
+        """Up to `count` distinct members, `pick()` first, then other plain ASCII ones."""
+        out = [c for c in [self.pick()] if c is not None]
+        for code in range(33, 127):
+            if len(out) >= count:
+                break
+            ch = chr(code)
+            if ch not in out and ch not in '"\\' and ch in self:
+                out.append(ch)
+        return out[:count]
+
 
 class _Nfa:
     def __init__(self) -> None:
@@ -104,9 +115,11 @@ def _charset(items) -> CharSet:
     return CharSet(tuple(ranges), negate)
 
 
-def _build(nfa: _Nfa, items, start: int) -> int:
+def _build(nfa: _Nfa, items, start: int, loose: bool = False) -> int:
     """Thompson construction of `items` from state `start`; returns the end state. Each
-    piece gets states of its own, so that no loop can lead back into a sibling's edges."""
+    piece gets states of its own, so that no loop can lead back into a sibling's edges.
+    `loose`: lookarounds and inline flags are ignored (the automaton then accepts more
+    than the pattern does, and what it yields must be checked against the pattern)."""
     cur = nfa.new()
     nfa.eps[start].append(cur)
     for op, arg in items:
@@ -123,61 +136,63 @@ def _build(nfa: _Nfa, items, start: int) -> int:
             nfa.eps[cur].append(nxt)
         elif op == sre.SUBPATTERN:
             group, add_flags, del_flags, sub = arg
-            if add_flags & ~(sre.SRE_FLAG_UNICODE):
+            if add_flags & ~(sre.SRE_FLAG_UNICODE) and not loose:
                 raise Unsupported("inline flags")
-            nfa.eps[_build(nfa, sub, cur)].append(nxt)
+            nfa.eps[_build(nfa, sub, cur, loose)].append(nxt)
         elif op == sre.BRANCH:
             for alternative in arg[1]:
-                nfa.eps[_build(nfa, alternative, cur)].append(nxt)
+                nfa.eps[_build(nfa, alternative, cur, loose)].append(nxt)
         elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", None)):
             low, high, sub = arg
             at = cur
             for _ in range(low):
-                at = _build(nfa, sub, at)
+                at = _build(nfa, sub, at, loose)
             if high == sre.MAXREPEAT or high - low > _UNROLL_LIMIT:
                 loop = nfa.new()
                 nfa.eps[at].append(loop)
-                nfa.eps[_build(nfa, sub, loop)].append(loop)
+                nfa.eps[_build(nfa, sub, loop, loose)].append(loop)
                 nfa.eps[loop].append(nxt)
             else:
                 for _ in range(high - low):
                     nfa.eps[at].append(nxt)
-                    at = _build(nfa, sub, at)
+                    at = _build(nfa, sub, at, loose)
                 nfa.eps[at].append(nxt)
         elif op == getattr(sre, "ATOMIC_GROUP", None):
-            nfa.eps[_build(nfa, arg, cur)].append(nxt)
+            nfa.eps[_build(nfa, arg, cur, loose)].append(nxt)
+        elif loose and op in (sre.ASSERT, sre.ASSERT_NOT, sre.AT):
+            nfa.eps[cur].append(nxt)
         else:
             raise Unsupported(f"regex construct {op}")
         cur = nxt
     return cur
 
 
-def _compile(pattern: str) -> tuple[_Nfa, int, int]:
-    built = _compile_cached(pattern)
+def _compile(pattern: str, loose: bool = False) -> tuple[_Nfa, int, int]:
+    built = _compile_cached(pattern, loose)
     if isinstance(built, Unsupported):
         raise built
     return built
 
 
 @lru_cache(maxsize=256)
-def _compile_cached(pattern: str):
+def _compile_cached(pattern: str, loose: bool):
     """The NFA, or the Unsupported error (cached too: a pattern too big fails once)."""
     try:
-        return _compile_uncached(pattern)
+        return _compile_uncached(pattern, loose)
     except Unsupported as exc:
         return exc
 
 
-def _compile_uncached(pattern: str) -> tuple[_Nfa, int, int]:
+def _compile_uncached(pattern: str, loose: bool) -> tuple[_Nfa, int, int]:
     try:
         parsed = sre_parse.parse(pattern)
     except re.error as exc:
         raise Unsupported(f"not a regular expression: {exc}") from None
-    if parsed.state.flags & (sre.SRE_FLAG_IGNORECASE | sre.SRE_FLAG_MULTILINE | sre.SRE_FLAG_VERBOSE):
+    if parsed.state.flags & (sre.SRE_FLAG_IGNORECASE | sre.SRE_FLAG_MULTILINE | sre.SRE_FLAG_VERBOSE) and not loose:
         raise Unsupported("regex flags")
     nfa = _Nfa()
     start = nfa.new()
-    return nfa, start, _build(nfa, list(parsed), start)
+    return nfa, start, _build(nfa, list(parsed), start, loose)
 
 
 def shortest_completion(pattern: str, prefix: str = "", min_length: int = 0) -> Optional[str]:
@@ -224,3 +239,35 @@ def shortest_completion(pattern: str, prefix: str = "", min_length: int = 0) -> 
                 dist[key], parents[key] = cost, (node, ch)
                 (queue.appendleft if not ch else queue.append)(key)
     return None
+
+
+_MAX_MATCH_NODES = 20_000  # strings tried by `some_matches`
+
+
+def some_matches(pattern: str, count: int, min_length: int = 0, *, loose: bool = False) -> list[str]:
+    """Up to `count` distinct strings that match `pattern` whole with at least `min_length`
+    characters, shortest first (a bounded breadth-first search, a few characters per
+    character class, `count` strings kept per automaton state set). With `loose`, lookarounds, word anchors and flags are ignored: the
+    strings are candidates, to be checked against the pattern (and the grammar) by the caller."""
+    nfa, start, accept = _compile(pattern, loose)
+    level = [(nfa.closure({start}), "")]
+    found: list[str] = []
+    tried = 0
+    while level and len(found) < count:
+        nxt: dict[frozenset[int], list[str]] = {}
+        for states, text in level:
+            if accept in states and len(text) >= min_length:
+                found.append(text)
+                if len(found) >= count:
+                    break
+            for cs in {cs for s in states for cs, _ in nfa.moves[s]}:
+                for ch in cs.picks(3):
+                    tried += 1
+                    if tried > _MAX_MATCH_NODES:
+                        return found
+                    after = nfa.step(states, ch)
+                    kept = nxt.setdefault(after, [])
+                    if after and len(kept) < count:  # (a text leads to one state set)
+                        kept.append(text + ch)
+        level = [(states, text) for states, texts in nxt.items() for text in texts]
+    return found

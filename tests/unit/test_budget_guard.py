@@ -8,6 +8,7 @@ model's do), fed token by token with the bundled tokenizer and cut at each budge
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -128,27 +129,152 @@ def test_the_budget_check_names_the_shortest_reply():
     assert shortest_reply(fmt, request("none", response_schema={"type": "object"}), count_tokens)[0] == "{}"
 
 
-def test_keywords_the_closer_does_not_know_are_checked_not_trusted():
-    """uniqueItems: the shortest items would repeat. Such a schema is not closed blindly:
-    every completion is checked, and one that fails is not used."""
-    from functionary.budget.minimal import closes_exactly
+# -- keywords the closer does not model: a valid reply found by the fallback search, reserved --
+
+def _obj(**props) -> dict:
+    return {"type": "object", "properties": props, "required": list(props)}
+
+
+# (schema, a long valid value the "model" writes, as a small model loops)
+UNMODELLED = {
+    "uniqueItems": (_obj(tags={"type": "array", "items": {"type": "integer"}, "minItems": 2, "uniqueItems": True}),
+                    {"tags": list(range(60))}),
+    "uniqueItems strings with a pattern": (
+        _obj(codes={"type": "array", "items": {"type": "string", "pattern": "^[a-z]{2}$"}, "minItems": 5,
+                    "uniqueItems": True}),
+        {"codes": [a + b for a in "abcdefgh" for b in "abcdefgh"]}),
+    "uniqueItems of objects": (
+        _obj(points={"type": "array", "minItems": 3, "uniqueItems": True,
+                     "items": _obj(x={"type": "integer"}, y={"type": "integer"})}),
+        {"points": [{"x": i, "y": i * i} for i in range(30)]}),
+    "pattern with a flag": (_obj(code={"type": "string", "pattern": "(?i)^ab+c$"}), {"code": "A" + "B" * 150 + "c"}),
+    "pattern with a lookahead": (_obj(word={"type": "string", "pattern": "^(?!a)[a-z]+$"}), {"word": "b" * 200}),
+    "not": (_obj(note={"type": "string"}, n={"type": "integer", "not": {"enum": [0, 1, -1]}}),
+            {"note": "x " * 80, "n": 7}),
+    "allOf": (_obj(n={"allOf": [{"type": "integer"}, {"minimum": 3}]}, words={"type": "array", "items": {"type": "string"}}),
+              {"n": 12, "words": ["lamp"] * 60}),
+    "contains": (_obj(nums={"type": "array", "items": {"type": "integer"}, "contains": {"const": 5}}),
+                 {"nums": [1] * 80 + [5]}),
+    "multipleOf off the grid": (_obj(step={"type": "number", "multipleOf": 0.3, "minimum": 1}, tags={
+        "type": "array", "items": {"type": "string"}}), {"step": 1.2, "tags": ["red"] * 60}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNMODELLED))
+@pytest.mark.parametrize("name", ALL_NAMES)
+def test_keywords_the_closer_does_not_model_still_give_a_complete_call(name, case):
+    """Under required / named a cut call always comes back complete and valid, also where
+    the closer has no shortest value (it used to be dropped: `required` without a call). A
+    bounded search finds a valid reply, checked against the schema and the grammar; its
+    tokens are reserved up front (the 400 below them), and the guard closes with it from the
+    start where no later point can be closed."""
+    import jsonschema
+
+    from functionary.budget.minimal import closes_exactly, shortest_json
     from functionary.domain import Function
 
-    tags = {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "integer"}, "minItems": 2,
-                                                         "uniqueItems": True}}, "required": ["tags"]}
-    assert not closes_exactly(tags) and closes_exactly(PERSON)
-    req = request("required", tools=(Function("tag", "", tags),))
+    schema, value = UNMODELLED[case]
+    assert shortest_json(schema) is None or not closes_exactly(schema)  # beyond the closer's exact domain
+    jsonschema.validate(value, schema)
+    fmt = load_format(name)
+    text = fmt.render_assistant("", [ParsedCall("t", json.dumps(value))])
+    for mode in ("required", "named"):
+        req = request(mode, forced="t" if mode == "named" else None, tools=(Function("t", "", schema),))
+        assert accepts(fmt, req, text)  # the "model" writes what the grammar allows
+        shortest = shortest_reply(fmt, req, count_tokens)
+        assert shortest is not None, "no valid reply found"
+        assert accepts(fmt, req, shortest[0])
+        (call,) = fmt.stream_parser(req).parse(shortest[0]).calls
+        jsonschema.validate(json.loads(call.arguments), schema)
+        for budget in sorted({shortest[1], shortest[1] + 1, shortest[1] + 7, max(48, shortest[1]), 100 + shortest[1]}):
+            parsed = check(fmt, req, text, budget)  # complete, valid, accepted, within budget
+            assert parsed is not None and len(parsed.calls) == 1 and parsed.calls[0].name == "t", budget
+
+
+def test_the_fallback_reply_is_reserved_up_front():
+    """max_tokens below the fallback reply's tokens: the server refuses it before generating
+    (the same 400 as for the closer's own minimum)."""
+    from functionary.domain import Function
+
+    schema, _ = UNMODELLED["uniqueItems"]
     fmt = load_format("plain-tags")
-    assert shortest_reply(fmt, req, count_tokens) is None  # [0,0] is not unique: no minimum to promise
-    text = fmt.render_assistant("", [ParsedCall("tag", json.dumps({"tags": list(range(40))}))])
-    for budget in (20, 40, 60):
-        _, final, _ = run(fmt, req, text, budget)
-        parser = fmt.stream_parser(req)
-        events = parser.feed(final) + parser.finish()
-        complete = {e.index for e in events if isinstance(e, CallEnd)}
-        calls = collect(events).calls
-        for i in complete:  # a cut call is dropped (as serving does), never closed wrongly
-            assert req.judge().valid(calls[i].name, calls[i].arguments)
+    req = request("required", tools=(Function("t", "", schema),))
+    text, tokens = shortest_reply(fmt, req, count_tokens)
+    assert json.loads(fmt.stream_parser(req).parse(text).calls[0].arguments) == {"tags": [0, 1]}
+    assert check(fmt, req, text, tokens - 1) is None  # (check() returns None where the server says 400)
+
+
+def test_no_valid_reply_at_all_is_none():
+    """A schema whose grammar cannot write a valid value (a required key its properties do
+    not declare; a number range finer than the grammar's 6 decimals): nothing to reserve."""
+    from functionary.domain import Function
+
+    fmt = load_format("plain-tags")
+    for schema in ({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a", "b"]},
+                   _obj(n={"type": "number", "minimum": 0.0000001, "maximum": 0.0000002})):
+        assert shortest_reply(fmt, request("required", tools=(Function("t", "", schema),)), count_tokens) is None
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_serving_answers_required_with_a_complete_call_where_the_closer_has_no_minimum(streamed):
+    """End to end through ChatService (a scripted engine that loops): the call comes back
+    complete and valid, with finish_reason length, within max_tokens."""
+    import jsonschema
+
+    from functionary.domain import Function
+
+    from .test_serving import chat, complete, render, service, stream
+
+    schema, value = UNMODELLED["uniqueItems"]
+    fn = Function("t", "", schema)
+    text = render("", [ParsedCall("t", json.dumps(value))])
+    req = dict(tools=[fn.as_openai_tool()], tool_choice="required", max_tokens=40)
+    if streamed:
+        r = stream(service(text), chat(**req, stream=True))
+        ((name, arguments),), finish = r["calls"], r["finish_reason"]
+    else:
+        r = complete(service(text), chat(**req))
+        (call,) = r.choices[0].message.tool_calls
+        name, arguments, finish = call.function.name, call.function.arguments, r.choices[0].finish_reason
+        assert r.usage.completion_tokens <= 40
+    assert name == "t" and finish == "length"
+    jsonschema.validate(json.loads(arguments), schema)
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_where_no_valid_reply_exists_a_cut_call_is_an_error_not_a_reply_without_a_call(streamed):
+    """The last resort: no valid call could be found to reserve (the grammar cannot write
+    one), so the guard cannot help. The budget cutting the call is then a server error
+    naming the cause, never `required` answered without a call; --budget-closing off keeps
+    the usual cut."""
+    from functionary.domain import Function
+    from functionary.errors import GenerationFailed
+
+    from .test_serving import chat, complete, render, service, stream
+
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a", "b"]}
+    text = render("", [ParsedCall("t", json.dumps({"a": "word " * 60, "b": 1}))])
+    req = dict(tools=[Function("t", "", schema).as_openai_tool()], tool_choice="required", max_tokens=30)
+    run_it = (lambda svc: stream(svc, chat(**req, stream=True))) if streamed else (lambda svc: complete(svc, chat(**req)))
+    with pytest.raises(GenerationFailed) as info:
+        run_it(service(text))
+    assert info.value.code == "reply_not_closed" and "max_tokens (30)" in str(info.value)
+    run_it(service(text, budget_closing=False))  # off: cut as other servers do, no error
+    big = dict(req, max_tokens=400)  # room enough: the call as written
+    r = complete(service(text), chat(**big))
+    assert r.choices[0].message.tool_calls[0].function.name == "t"
+
+
+def test_some_matches_enumerates_distinct_strings_shortest_first():
+    from functionary.budget.regex_shortest import Unsupported, some_matches
+
+    found = some_matches("^[a-c]{2}$", 9)
+    assert len(found) == len(set(found)) == 9 and all(re.fullmatch("[a-c]{2}", f) for f in found)
+    assert some_matches("a+", 3) == ["a", "aa", "aaa"]
+    assert sorted(some_matches("x?y{2,3}", 10, min_length=3), key=len) == ["yyy", "xyy", "xyyy"]
+    assert any(not f.startswith("a") for f in some_matches("^(?!a)[a-z]{2}$", 8, loose=True))
+    with pytest.raises(Unsupported):
+        some_matches("^(?!a)[a-z]{2}$", 8)  # strict: lookarounds are beyond an automaton
 
 
 @pytest.mark.parametrize("name", ALL_NAMES)

@@ -9,7 +9,7 @@ from typing import Optional, Protocol
 
 import xgrammar as xgr
 
-from functionary.constraint import ConstraintSpec
+from functionary.constraint import ConstraintSpec, compile_spec
 
 
 class GrammarObserver(Protocol):
@@ -45,12 +45,7 @@ class GrammarCache:
             return hit
         started = time.perf_counter()
         try:
-            if spec.kind == "structural_tag":
-                compiled = self.compiler.compile_structural_tag(spec.value)
-            elif spec.kind == "json_schema":
-                compiled = self.compiler.compile_json_schema(spec.value, any_whitespace=False)
-            else:
-                compiled = self.compiler.compile_grammar(spec.value)
+            compiled = compile_spec(self.compiler, spec)
         except Exception as exc:  # xgrammar raises several types for bad schemas
             raise ValueError(f"cannot build a grammar for this request: {exc}") from exc
         finally:  # a failed compile is a miss that cost time too
