@@ -32,9 +32,9 @@ def batch_loss(model, inputs: dict) -> torch.Tensor:
         logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
                        position_ids=positions, past_key_values=cache, use_cache=cache is not None).logits
     else:
-        # No attention mask: positions that restart at 0 make transformers mask each
-        # packed example off from the others.
-        logits = model(input_ids=inputs["input_ids"], position_ids=inputs["position_ids"]).logits
+        # No attention mask and no cache: then positions that restart at 0 make transformers
+        # mask each packed example off from the others (with a cache it would not look).
+        logits = model(input_ids=inputs["input_ids"], position_ids=inputs["position_ids"], use_cache=False).logits
     targets = labels[:, 1:]
     count = (targets != IGNORE).sum()
     loss = F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.shape[-1]), targets.reshape(-1),
