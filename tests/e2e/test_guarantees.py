@@ -81,31 +81,9 @@ def _weather_exchange(city: str, call_id: str) -> list[dict]:
     ]
 
 
-AUTO_CONVERSATIONS = {
-    "question": [{"role": "user", "content": "What's the weather in Paris?"}],
-    "calculator": [{"role": "user", "content": "What is 12 * 7? Use the calculator."}],
-    # with two worked examples in the history the model tends to call (the lazy-trigger path)
-    "after-examples": [*_weather_exchange("Rome", "call_ex1"), *_weather_exchange("Oslo", "call_ex2"),
-                       {"role": "user", "content": "What's the weather in Paris?"}],
-}
-
-
-@pytest.mark.parametrize("conversation", list(AUTO_CONVERSATIONS))
-def test_auto_calls_are_valid(any_server, conversation):
-    tools = [WEATHER, CALCULATOR]
-    r = create(any_server, messages=AUTO_CONVERSATIONS[conversation], tools=tools, tool_choice="auto",
-               max_tokens=100)
-    choice = r.choices[0]
-    calls = choice.message.tool_calls or []
-    for call in calls:
-        check_call(tools, call)
-    if choice.finish_reason == "tool_calls":
-        assert calls
-    else:
-        assert choice.finish_reason in ("stop", "length")
-        assert calls or choice.message.content is not None
-    print(f"\n[{any_server.tool_format}] auto {conversation}: {choice.finish_reason}, "
-          f"calls={[(c.function.name, c.function.arguments) for c in calls]}, content={choice.message.content!r}")
+# with two worked examples in the history (used where the stream is compared with the whole reply)
+AFTER_EXAMPLES = [*_weather_exchange("Rome", "call_ex1"), *_weather_exchange("Oslo", "call_ex2"),
+                  {"role": "user", "content": "What's the weather in Paris?"}]
 
 
 @pytest.mark.parametrize("tool_choice", ["required", "auto"])
@@ -140,8 +118,7 @@ def test_stream_reassembles_to_the_whole_response(any_server, variant):
         kw = dict(messages=[{"role": "user", "content": "Make the office light green."}], tools=ALL_TOOLS,
                   tool_choice={"type": "function", "function": {"name": "set_light"}}, max_tokens=64)
     elif variant == "auto":
-        kw = dict(messages=AUTO_CONVERSATIONS["after-examples"], tools=[WEATHER, CALCULATOR], tool_choice="auto",
-                  max_tokens=64)
+        kw = dict(messages=AFTER_EXAMPLES, tools=[WEATHER, CALCULATOR], tool_choice="auto", max_tokens=64)
     else:
         kw = dict(messages=[{"role": "user", "content": "Say hello to Bob in one sentence."}], tools=[WEATHER],
                   tool_choice="none", max_tokens=24)
@@ -199,21 +176,22 @@ LOCK = {"type": "function", "function": {"name": "lock_door", "description": "Lo
     "required": ["door", "action"]}}}
 
 
-def test_auto_takes_the_call_path_end_to_end(server):
-    """A prompt on which the bundled model does call in `auto` (temperature 0, both
-    engines): the text -> constrained-call switch runs, the call is complete and valid,
-    and the stream adds up to the same call."""
+def test_auto_takes_the_call_path_end_to_end(any_server):
+    """`auto` on a prompt where the bundled model does call (temperature 0, both engines,
+    both wire formats; "What's the weather in Paris?" and the other prompts tried answer in
+    text on the default format): the text -> constrained-call switch runs, the call is
+    complete and valid, and the stream adds up to the same call."""
     kw = dict(messages=[{"role": "user", "content": "Lock the front door."}], tools=[LOCK], tool_choice="auto",
               max_tokens=64)
-    choice = create(server, **kw).choices[0]
+    choice = create(any_server, **kw).choices[0]
     calls = choice.message.tool_calls or []
     assert calls, f"the model answered in text this time: {choice.message.content!r}"
     assert choice.finish_reason == "tool_calls"
     for call in calls:
         check_call([LOCK], call)
     assert json.loads(calls[0].function.arguments)["door"] == "front"
-    with server.client() as c:
-        streamed = collect_stream(c.chat.completions.create(model=server.model, temperature=0, stream=True, **kw))
+    with any_server.client() as c:
+        streamed = collect_stream(c.chat.completions.create(model=any_server.model, temperature=0, stream=True, **kw))
     assert [(s["name"], s["arguments"]) for s in streamed["calls"]] == [(c.function.name, c.function.arguments)
                                                                         for c in calls]
     assert streamed["finish_reason"] == "tool_calls"
