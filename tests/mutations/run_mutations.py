@@ -10,7 +10,9 @@ mutation's fast test selection (unit tests only), records killed (some test fail
 survived (all passed) with the failing tests, and restores the file. A mutation that
 survives its selection is run again against every non-e2e test (tests/unit, tests/client),
 so that SURVIVED means "no offline test notices". With --e2e, mutations that name e2e
-tests also run those (live servers on the transformers engine: minutes each).
+tests also run those (live servers, minutes each) on the engine the mutated code belongs
+to: the vLLM engine's mutations with FUNCTIONARY_TEST_ENGINES=vllm, every other one
+(engine-neutral code, or the transformers engine's) with FUNCTIONARY_TEST_ENGINES=transformers.
 
 The real sources are never touched. This file is not a test module (its name does not
 match test_*.py) and defines no tests: pytest does not collect it.
@@ -47,10 +49,9 @@ CHUNK = "tests/unit/formats/test_chunking.py"
 BUDGET = "tests/unit/test_budget_guard.py"
 CLOSING = "tests/unit/test_closing.py"
 VALID = "tests/unit/test_validation.py"
-# The proposed tests were adopted as tests/unit/test_serving.py; --with-proposed adds them
-# to every selection (they run anyway once a survivor escalates to all of tests/unit).
-PROPOSED = Path(__file__).resolve().parents[1] / "unit" / "test_serving.py"
-PROPOSED_AS = "tests/unit/test_serving.py"
+SERVING = "tests/unit/test_serving.py"  # ChatService over a scripted engine (once the proposed tests, adopted)
+ENGINE = "tests/unit/test_engine.py"  # the transformers engine on the bundled model
+VLLM_ARGS = "tests/unit/test_vllm_engine_args.py"  # our mapping onto vLLM's parameters (needs vLLM importable)
 BROAD = ["tests/unit", "tests/client"]  # every offline test: where a survivor is tried again
 
 GRAMMAR = [MODES, ROUND]
@@ -64,6 +65,17 @@ E2E_R = "tests/e2e/test_responses.py"
 E2E_H = "tests/e2e/test_hostile.py"
 
 
+def e2e_on(engine: str, *tests: str) -> list[str]:
+    """Node ids of test_guarantees tests on one engine's default-format server (one server
+    start, a few requests): `test_x` -> `test_x[ENGINE-default-format]`, `test_x[a-b]` ->
+    `test_x[ENGINE-default-format-a-b]`."""
+    ids = []
+    for t in tests:
+        name, _, params = t.partition("[")
+        ids.append(f"{E2E_G}::{name}[{engine}-default-format" + (f"-{params}" if params else "]"))
+    return ids
+
+
 @dataclass
 class Mutation:
     id: str
@@ -74,6 +86,7 @@ class Mutation:
     new: str
     tests: list[str]
     e2e: list[str] = field(default_factory=list)
+    engine: str = "transformers"  # the engine its e2e tests run on: the one the mutated code belongs to
 
 
 MUTATIONS = [
@@ -141,7 +154,7 @@ MUTATIONS = [
              "functionary/formats/tagged_calls.py", "tagged auto: text may resume after a call",
              "first = C.triggered_tags([self.opener], tags, at_least_one=False, stop_after_first=True,",
              "first = C.triggered_tags([self.opener], tags, at_least_one=False, stop_after_first=False,",
-             GRAMMAR, [f"{E2E_G}::test_auto_calls_are_valid"]),
+             GRAMMAR, [f"{E2E_G}::test_auto_takes_the_call_path_end_to_end"]),
     # ---------------------------------------------------------------- response_format
     Mutation("json-unconstrained", "`response_format`: content is JSON matching the schema",
              "functionary/formats/call_syntax.py", "constraint(): the response schema is ignored (free text)",
@@ -155,7 +168,7 @@ MUTATIONS = [
     Mutation("json-final-check-skipped", "`response_format`: content is JSON matching the schema (final check)",
              "functionary/serving.py", "ChatService.complete(): the answer's final content_problem check skipped",
              "problem = content_problem(st.content, p.tools.response_schema)", "problem = None",
-             [VALID, BUDGET]),
+             [VALID, BUDGET, SERVING]),
     # ---------------------------------------------------------------- arguments
     Mutation("args-schema-tagged", "arguments satisfy the tool's schema",
              "functionary/formats/tagged_calls.py", "tagged call grammar: any object as arguments",
@@ -179,7 +192,7 @@ MUTATIONS = [
     Mutation("judge-skipped", "arguments checked with jsonschema before leaving (serving's judge)",
              "functionary/serving.py", "ChatService._apply(): the judge is not asked",
              "problem = judge.problem(call.name, call.arguments)", "problem = None",
-             [VALID, BUDGET]),
+             [VALID, BUDGET, SERVING]),
     Mutation("judge-any-tool", "named: exactly one call, to N (serving's judge)",
              "functionary/domain.py", "ToolRequest.judge(): judges against every tool, not the allowed ones",
              "return CallJudge({f.name: f.parameters for f in self.allowed_functions()})",
@@ -195,11 +208,11 @@ MUTATIONS = [
              "            elif isinstance(ev, ArgsDelta):\n                state.calls[ev.index].arguments += ev.text",
              "            elif isinstance(ev, ArgsDelta):\n                stop.feed(ev.text)\n"
              "                state.calls[ev.index].arguments += ev.text",
-             [VALID, BUDGET]),
+             [VALID, BUDGET, SERVING]),
     Mutation("stop-in-json-answer", "stop sequences never cut a JSON answer",
              "functionary/serving.py", "_prepare_prompt(): stop strings kept for a response_format answer",
              "stops = (req.stop or []) if tools.response_schema is None else []", "stops = req.stop or []",
-             [VALID, BUDGET], [f"{E2E_H}::test_a_stop_string_never_cuts_a_json_answer"]),
+             [VALID, BUDGET, SERVING], [f"{E2E_H}::test_a_stop_string_never_cuts_a_json_answer"]),
     # ---------------------------------------------------------------- the budget
     Mutation("budget-no-close", "budget inside a call / JSON answer: closed, complete and valid",
              "functionary/budget/__init__.py", "BudgetGuard.finish(): no closing (the reply is cut as generated)",
@@ -216,28 +229,28 @@ MUTATIONS = [
     Mutation("budget-usage-uncounted", "the closing is counted in `usage`",
              "functionary/budget/__init__.py", "BudgetGuard.finish(): the closing's tokens left out of usage",
              "return self.closing, self.safe_tokens + tokens", "return self.closing, self.safe_tokens",
-             [BUDGET, CLOSING], [E2E_B]),
+             [BUDGET, CLOSING, SERVING], [E2E_B]),
     Mutation("budget-400-skipped", "`max_tokens` below the shortest call: a 400 before generation",
              "functionary/serving.py", "ChatService.prepare(): max_tokens_too_small never raised",
              "if p.shortest is not None and p.shortest[1] > p.sampling.max_tokens:", "if False:",
-             [BUDGET, VALID], [f"{E2E_R}::test_max_tokens_too_small_for_any_call_is_a_400_naming_the_minimum"]),
+             [BUDGET, VALID, SERVING], [f"{E2E_R}::test_max_tokens_too_small_for_any_call_is_a_400_naming_the_minimum"]),
     Mutation("budget-shortest-is-longest", "`max_tokens` below the shortest call: a 400 naming the minimum",
              "functionary/budget/__init__.py", "shortest_reply(): picks the longest option, not the shortest",
              "key=lambda o: o[1])", "key=lambda o: -o[1])",
-             [BUDGET], [f"{E2E_R}::test_max_tokens_too_small_for_any_call_is_a_400_naming_the_minimum"]),
+             [BUDGET, SERVING], [f"{E2E_R}::test_max_tokens_too_small_for_any_call_is_a_400_naming_the_minimum"]),
     Mutation("budget-length-reason", "budget runs out: `finish_reason` is `length`",
              "functionary/serving.py", "ChatService._finish_reason(): `length` becomes tool_calls / stop",
              '        if engine_finish == "length":\n            return "length"',
              '        if False:\n            return "length"',
-             [BUDGET, VALID], [f"{E2E_R}::test_max_tokens_gives_length"]),
+             [BUDGET, VALID, SERVING], [f"{E2E_R}::test_max_tokens_gives_length"]),
     Mutation("budget-cut-call-returned", "a cut call is not returned (`--budget-closing off`)",
              "functionary/serving.py", "ChatService.complete(): incomplete calls returned too",
              "calls = [c for c in st.calls if c.complete]", "calls = list(st.calls)",
-             [BUDGET, VALID]),
+             [BUDGET, VALID, SERVING]),
     Mutation("budget-closing-off-ignored", "`--budget-closing off` restores the usual behaviour",
              "functionary/serving.py", "ChatService._prepare_prompt(): closes even when off",
              "        if self.budget_closing:\n", "        if True:\n",
-             [BUDGET, VALID]),
+             [BUDGET, VALID, SERVING]),
     # ---------------------------------------------------------------- stream = whole response
     Mutation("stream-leaks-held-text", "streaming: no fragment of a call that does not complete",
              "functionary/budget/__init__.py", "BudgetGuard.push(): text past the safe point is passed on",
@@ -250,7 +263,41 @@ MUTATIONS = [
     Mutation("stream-drops-arg-fragment", "stream = whole response (serving)",
              "functionary/serving.py", "ChatService._apply(): a delta keeps only its last argument fragment",
              "calls[-1].function.arguments += ev.text", "calls[-1].function.arguments = ev.text",
-             [BUDGET, VALID], [f"{E2E_G}::test_stream_reassembles_to_the_whole_response", E2E_B]),
+             [BUDGET, VALID, SERVING], [f"{E2E_G}::test_stream_reassembles_to_the_whole_response", E2E_B]),
+    # ---------------------------------------------------------------- the engines apply the constraint
+    # Engine-facing: the grammar is built engine-neutrally, but each engine must apply it.
+    # Their e2e tests run on that engine (one default-format server, a few requests).
+    Mutation("tf-mask-not-applied", "the transformers engine samples under the grammar",
+             "functionary/engines/transformers_engine/sampling.py",
+             "next_token(): the mask is filled but not applied to the logits",
+             "        xgr.apply_token_bitmask_inplace(logits, seq.bitmask.to(logits.device))\n",
+             "        seq.bitmask.to(logits.device)\n",
+             [ENGINE], e2e_on("transformers", "test_required_gives_only_valid_calls",
+                              "test_response_format_json_schema")),
+    Mutation("tf-first-token-unmasked", "the transformers engine samples under the grammar",
+             "functionary/engines/transformers_engine/loop.py",
+             "_prefill(): the first token is the model's own choice, not the grammar's",
+             "        token = next_token(seq, out.logits[0, -1], self.vocab_size)\n        if seq.append(token) is None:",
+             "        token = int(out.logits[0, -1].argmax())\n        if seq.append(token) is None:",
+             [ENGINE], e2e_on("transformers", "test_required_gives_only_valid_calls",
+                              "test_response_format_json_schema")),
+    Mutation("tf-grammar-cache-any-spec", "the transformers engine samples under the request's grammar",
+             "functionary/engines/transformers_engine/grammar.py",
+             "GrammarCache: a lookup returns the first cached grammar, whatever the spec",
+             "            hit = self._cache.get(spec.key)\n",
+             "            hit = next(iter(self._cache.values()), None)\n",
+             [ENGINE], e2e_on("transformers", "test_required_gives_only_valid_calls",
+                              "test_named_tool_gives_exactly_one_valid_call[book_flight-80]")),
+    Mutation("vllm-constraint-dropped", "the vLLM engine samples under the grammar",
+             "functionary/engines/vllm_engine.py", "_sampling(): no structured outputs passed to vLLM",
+             "        structured_outputs=_structured_outputs(spec),\n", "        structured_outputs=None,\n",
+             [VLLM_ARGS], e2e_on("vllm", "test_required_gives_only_valid_calls", "test_response_format_json_schema"),
+             engine="vllm"),
+    Mutation("vllm-json-schema-any-json", "`response_format`: content is JSON matching the schema (vLLM engine)",
+             "functionary/engines/vllm_engine.py", "_structured_outputs(): a JSON schema becomes any JSON object",
+             "        return StructuredOutputsParams(structural_tag=json.dumps(tag))\n",
+             "        return StructuredOutputsParams(json_object=True)\n",
+             [VLLM_ARGS], e2e_on("vllm", "test_response_format_json_schema"), engine="vllm"),
 ]
 
 
@@ -277,12 +324,13 @@ def make_copy(repo: Path, root: Path) -> Path:
     return copy
 
 
-def env_for(copy: Path, e2e: bool = False) -> dict[str, str]:
+def env_for(copy: Path, engine: Optional[str] = None) -> dict[str, str]:
+    """The environment of a pytest run in the copy; `engine`: e2e tests run on that engine only."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(copy) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # a mutated file and its restored original never share a .pyc
-    if e2e:
-        env["FUNCTIONARY_TEST_ENGINES"] = "transformers"
+    if engine is not None:
+        env["FUNCTIONARY_TEST_ENGINES"] = engine
     return env
 
 
@@ -310,7 +358,8 @@ class Outcome:
     tail: str = ""
 
 
-def run_pytest(python: str, copy: Path, tests: list[str], *, e2e: bool, timeout: float, maxfail: int) -> Outcome:
+def run_pytest(python: str, copy: Path, tests: list[str], *, engine: Optional[str] = None, timeout: float,
+               maxfail: int) -> Outcome:
     shutil.rmtree(copy / ".hypothesis", ignore_errors=True)  # no examples carried from one run to the next
     junit = copy / ".mutation-junit.xml"
     junit.unlink(missing_ok=True)
@@ -318,7 +367,8 @@ def run_pytest(python: str, copy: Path, tests: list[str], *, e2e: bool, timeout:
            f"--junitxml={junit}", *(["--maxfail", str(maxfail)] if maxfail else []), *tests]
     start = time.monotonic()
     try:
-        proc = subprocess.run(cmd, cwd=copy, env=env_for(copy, e2e), capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, cwd=copy, env=env_for(copy, engine), capture_output=True, text=True,
+                              timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         return Outcome("timeout", [], {}, time.monotonic() - start, out[-3000:])
@@ -397,15 +447,13 @@ def main() -> int:
     ap.add_argument("--only", help="comma-separated mutation ids (default: all)")
     ap.add_argument("--list", action="store_true", help="list the mutations and exit")
     ap.add_argument("--e2e", action="store_true",
-                    help="also run each mutation's e2e tests (live servers, FUNCTIONARY_TEST_ENGINES=transformers)")
+                    help="also run each mutation's e2e tests (live servers, on the engine of the mutated code)")
     ap.add_argument("--no-escalate", action="store_true",
                     help="do not rerun survivors against every offline test (tests/unit, tests/client)")
     ap.add_argument("--python", default=str(REPO / ".venv" / "bin" / "python")
                     if (REPO / ".venv" / "bin" / "python").exists() else sys.executable)
     ap.add_argument("--timeout", type=float, default=900, help="seconds per pytest run (default 900)")
     ap.add_argument("--maxfail", type=int, default=25, help="stop a run after this many failures (0: never)")
-    ap.add_argument("--with-proposed", action="store_true",
-                    help=f"add the proposed tests ({PROPOSED.name}) to the copy's tests/unit and to every selection")
     ap.add_argument("--keep", action="store_true", help="keep the temporary copy")
     ap.add_argument("--out", help="also write the Markdown table here")
     ap.add_argument("--json", help="write the raw results here")
@@ -430,10 +478,6 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="functionary-mutations-"))
     copy = make_copy(REPO, root)
     log(f"copy of {REPO} at {copy}")
-    if args.with_proposed:
-        shutil.copy2(PROPOSED, copy / PROPOSED_AS)
-        mutations = [Mutation(**{**m.__dict__, "tests": [*m.tests, PROPOSED_AS]}) for m in mutations]
-        log(f"proposed tests added as {PROPOSED_AS}")
     results = []
     try:
         check_imports_from_copy(args.python, copy)
@@ -444,7 +488,7 @@ def main() -> int:
 
         selection = sorted({t for m in mutations for t in m.tests})
         log(f"baseline: {' '.join(selection)}")
-        base = run_pytest(args.python, copy, selection, e2e=False, timeout=args.timeout * 2, maxfail=0)
+        base = run_pytest(args.python, copy, selection, timeout=args.timeout * 2, maxfail=0)
         log(f"baseline: {base.status} {base.counts} in {base.seconds:.0f} s")
         if base.status != "passed":
             print(base.tail, file=sys.stderr)
@@ -458,33 +502,33 @@ def main() -> int:
                 where = imported_from(args.python, copy, module_of(m.file))
                 assert Path(where).resolve() == (copy / m.file).resolve(), where
                 log(f"[{i}/{len(mutations)}] {m.id}: {m.file}")
-                o = run_pytest(args.python, copy, m.tests, e2e=False, timeout=args.timeout, maxfail=args.maxfail)
+                o = run_pytest(args.python, copy, m.tests, timeout=args.timeout, maxfail=args.maxfail)
                 log(f"    {m.tests}: {o.status} ({len(o.failed)} failed) in {o.seconds:.0f} s")
                 entry = {"mutation": m, "targeted": o, "broad": None, "e2e": None}
                 if o.status == "passed" and not args.no_escalate:
                     if broad_base is None:
                         restored = (copy / m.file).read_text()
                         (copy / m.file).write_text(original)
-                        broad_base = run_pytest(args.python, copy, BROAD, e2e=False, timeout=args.timeout * 2, maxfail=0)
+                        broad_base = run_pytest(args.python, copy, BROAD, timeout=args.timeout * 2, maxfail=0)
                         log(f"    broad baseline ({' '.join(BROAD)}): {broad_base.status} {broad_base.counts} "
                             f"in {broad_base.seconds:.0f} s")
                         (copy / m.file).write_text(restored)
                     if broad_base.status == "passed":
-                        entry["broad"] = run_pytest(args.python, copy, BROAD, e2e=False, timeout=args.timeout,
+                        entry["broad"] = run_pytest(args.python, copy, BROAD, timeout=args.timeout,
                                                     maxfail=args.maxfail)
                         log(f"    broad: {entry['broad'].status} ({len(entry['broad'].failed)} failed) "
                             f"in {entry['broad'].seconds:.0f} s")
                 if args.e2e and m.e2e:
-                    key = " ".join(m.e2e)
+                    key = f"{m.engine}: {' '.join(m.e2e)}"
                     if key not in e2e_base:
                         (copy / m.file).write_text(original)
-                        e2e_base[key] = run_pytest(args.python, copy, m.e2e, e2e=True, timeout=args.timeout * 2,
-                                                   maxfail=0)
+                        e2e_base[key] = run_pytest(args.python, copy, m.e2e, engine=m.engine,
+                                                   timeout=args.timeout * 2, maxfail=0)
                         log(f"    e2e baseline {key}: {e2e_base[key].status} in {e2e_base[key].seconds:.0f} s")
                         apply(copy, m)
                     if e2e_base[key].status == "passed":
-                        entry["e2e"] = run_pytest(args.python, copy, m.e2e, e2e=True, timeout=args.timeout * 2,
-                                                  maxfail=args.maxfail)
+                        entry["e2e"] = run_pytest(args.python, copy, m.e2e, engine=m.engine,
+                                                  timeout=args.timeout * 2, maxfail=args.maxfail)
                         log(f"    e2e: {entry['e2e'].status} ({len(entry['e2e'].failed)} failed) "
                             f"in {entry['e2e'].seconds:.0f} s")
                     else:
@@ -506,6 +550,7 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(json.dumps([{
             "id": r["mutation"].id, "file": r["mutation"].file, "tests": r["mutation"].tests,
+            "e2e_tests": r["mutation"].e2e, "engine": r["mutation"].engine,
             **{k: (None if r[k] is None else {"status": r[k].status, "failed": r[k].failed, "seconds": round(r[k].seconds, 1)})
                for k in ("targeted", "broad", "e2e")}} for r in results], indent=1))
     survivors = [r["mutation"].id for r in results if final_status(r) == "passed"]
@@ -538,10 +583,10 @@ def render(results, base: Outcome, broad_base: Optional[Outcome], args, total: f
             tests += "; then all of `unit/`, `client/`"
             result += "; all offline tests: " + result_cell(r["broad"], args.maxfail)
         if r["e2e"] is not None:
-            tests += "; e2e: " + ", ".join(f"`{t.split('tests/', 1)[-1]}`" for t in m.e2e)
+            tests += f"; e2e on {m.engine}: " + ", ".join(f"`{t.split('tests/', 1)[-1]}`" for t in m.e2e)
             result += "; e2e: " + result_cell(r["e2e"], args.maxfail)
         elif m.e2e:
-            tests += " (e2e with `--e2e`: " + ", ".join(f"`{t.split('tests/', 1)[-1]}`" for t in m.e2e) + ")"
+            tests += f" (e2e on {m.engine} with `--e2e`: " + ", ".join(f"`{t.split('tests/', 1)[-1]}`" for t in m.e2e) + ")"
         else:
             tests += " (no e2e test)"
         what = f"`{m.file.removeprefix('functionary/')}`: {m.what}"
