@@ -39,6 +39,9 @@ def add_server_options(p: argparse.ArgumentParser) -> None:
                    help="tool-call wire format (default: detected from the tokenizer)")
     p.add_argument("--max-request-bytes", type=int, default=4 << 20,
                    help="larger request bodies are refused with 413 (default: 4 MiB)")
+    p.add_argument("--stream-stall-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="a streaming client that reads nothing for this long is dropped and its generation "
+                        "stopped (default: 30; 0: never)")
 
 
 def add_transformers_options(p: argparse.ArgumentParser) -> None:
@@ -120,7 +123,8 @@ def main(argv: list[str] | None = None) -> None:
         server.should_exit = True
 
     app = create_app(ChatService(engine, fmt, budget_closing=args.budget_closing == "on"), api_key=args.api_key,
-                     max_request_bytes=args.max_request_bytes, on_engine_death=on_engine_death)
+                     max_request_bytes=args.max_request_bytes, stream_stall_s=args.stream_stall_timeout,
+                     on_engine_death=on_engine_death)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level=log_level, timeout_graceful_shutdown=5)
     server = _server_class()(config)
     server.run(sockets=[listener])

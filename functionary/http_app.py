@@ -22,6 +22,7 @@ from functionary.serving import ChatService
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_REQUEST_BYTES = 4 << 20  # 4 MiB: far more than any context holds as text
+DEFAULT_STREAM_STALL_S = 30.0  # a stream whose client has read nothing for this long is dropped
 WATCH_INTERVAL_S = 0.5  # how often the engine's life is checked
 EXIT_GRACE_S = 2.0  # after the engine died: time for in-flight requests to get their error
 
@@ -50,9 +51,11 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, Optional[str]
 
 def create_app(service: ChatService, *, api_key: Optional[str] = None,
                max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+               stream_stall_s: float = DEFAULT_STREAM_STALL_S,
                on_engine_death: Optional[Callable[[str], None]] = None) -> FastAPI:
     """The app. `on_engine_death(reason)` runs once the engine has died and in-flight
-    requests had EXIT_GRACE_S to get their error (the CLI stops the server: exit code 3)."""
+    requests had EXIT_GRACE_S to get their error (the CLI stops the server: exit code 3).
+    `stream_stall_s`: see `ReaderStream`."""
     engine = service.engine
     metrics = service.metrics
     metrics.watch_engine(engine)
@@ -133,8 +136,9 @@ def create_app(service: ChatService, *, api_key: Optional[str] = None,
         try:
             prepared = await service.prepare(body, track)
             if body.stream:
-                return StreamingResponse(_sse(service, prepared, track), media_type="text/event-stream",
-                                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                return ReaderStream(_sse(service, prepared, track), stall_s=stream_stall_s,
+                                    media_type="text/event-stream",
+                                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
             result = await _until_disconnect(request, service.complete(prepared))
         except APIError as exc:
             track.done(exc.status_code)
@@ -149,10 +153,46 @@ def create_app(service: ChatService, *, api_key: Optional[str] = None,
     return app
 
 
+class ReaderStream(StreamingResponse):
+    """A streamed response that stops when its client stops reading.
+
+    What waits for a client that reads nothing: the socket buffers, then uvicorn's write
+    buffer (its flow control pauses `send` past 64 KiB), then, once `send` blocks, the
+    engine's output for the request (the transformers engine's per-request queue, vLLM's
+    output collector), which would grow until max_tokens while the engine kept decoding for
+    nobody. So a chunk that cannot be handed to the connection within `stall_s` ends the
+    response: generation stops (the request counts as 499, as when a client leaves) and
+    the connection is closed. A client that reads at any pace is never affected; one that
+    stalls costs at most `stall_s` of generation."""
+
+    def __init__(self, content, *, stall_s: float, **kw) -> None:
+        super().__init__(content, **kw)
+        self.stall_s = stall_s
+
+    async def stream_response(self, send) -> None:
+        async def send_or_give_up(message) -> None:
+            try:
+                await asyncio.wait_for(send(message), self.stall_s)
+            except asyncio.TimeoutError:
+                raise _Stalled from None
+
+        try:
+            await super().stream_response(send_or_give_up if self.stall_s > 0 else send)
+        except _Stalled:
+            log.warning("a streaming client read nothing for %.0fs: generation stopped, connection closed",
+                        self.stall_s)
+            await self.body_iterator.aclose()  # stops generation now, not when collected
+
+
+class _Stalled(Exception):
+    pass
+
+
 async def _sse(service: ChatService, prepared, track: RequestTrack):
     try:
-        async for chunk in service.stream(prepared):
-            yield f"data: {chunk.model_dump_json(exclude_none=True)}\n\n"
+        async with contextlib.aclosing(service.stream(prepared)) as chunks:
+            async for chunk in chunks:
+                yield f"data: {chunk.model_dump_json(exclude_none=True)}\n\n"
         track.done(200)
     except APIError as exc:  # headers are gone: report inside the stream
         log.error("stream failed: %s", exc.message)
