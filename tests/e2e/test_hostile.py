@@ -133,7 +133,11 @@ def test_health_answers_promptly_while_huge_requests_are_handled(server):
     print(f"/health under 4 clients of 3.9 MiB prompts: max {max(waits):.3f}s, "
           f"mean {sum(waits) / len(waits):.3f}s, {len(statuses)} big requests answered")
     assert statuses and set(statuses) == {400}  # each one refused as too long for the context
-    assert max(waits) < 2.0, waits  # (was ~10 s while one 8 MB body was tokenized on the event loop)
+    # Each wait is a whole round trip from this process (a new connection, and the GIL shared
+    # with the 4 uploading threads), so it bounds the server's delay from above: 0.10-0.16 s
+    # at most on both engines (2 shared cores); the issue asks for under a second.
+    # (It was ~10 s while one 8 MB body was tokenized on the event loop.)
+    assert max(waits) < 1.0, waits
 
 
 def test_control_tokens_in_user_text_stay_text(server):
