@@ -247,8 +247,9 @@ _MAX_MATCH_NODES = 20_000  # strings tried by `some_matches`
 def some_matches(pattern: str, count: int, min_length: int = 0, *, loose: bool = False) -> list[str]:
     """Up to `count` distinct strings that match `pattern` whole with at least `min_length`
     characters, shortest first (a bounded breadth-first search, a few characters per
-    character class, `count` strings kept per automaton state set). With `loose`, lookarounds, word anchors and flags are ignored: the
-    strings are candidates, to be checked against the pattern (and the grammar) by the caller."""
+    character class, `count` strings kept per automaton state set). With `loose`,
+    lookarounds, word anchors and flags are ignored: the strings are candidates, to be
+    checked against the pattern (and the grammar) by the caller."""
     nfa, start, accept = _compile(pattern, loose)
     level = [(nfa.closure({start}), "")]
     found: list[str] = []

@@ -151,8 +151,8 @@ UNMODELLED = {
     "pattern with a lookahead": (_obj(word={"type": "string", "pattern": "^(?!a)[a-z]+$"}), {"word": "b" * 200}),
     "not": (_obj(note={"type": "string"}, n={"type": "integer", "not": {"enum": [0, 1, -1]}}),
             {"note": "x " * 80, "n": 7}),
-    "allOf": (_obj(n={"allOf": [{"type": "integer"}, {"minimum": 3}]}, words={"type": "array", "items": {"type": "string"}}),
-              {"n": 12, "words": ["lamp"] * 60}),
+    "allOf": (_obj(n={"allOf": [{"type": "integer"}, {"minimum": 3}]},
+                   words={"type": "array", "items": {"type": "string"}}), {"n": 12, "words": ["lamp"] * 60}),
     "contains": (_obj(nums={"type": "array", "items": {"type": "integer"}, "contains": {"const": 5}}),
                  {"nums": [1] * 80 + [5]}),
     "multipleOf off the grid": (_obj(step={"type": "number", "multipleOf": 0.3, "minimum": 1}, tags={
@@ -255,7 +255,9 @@ def test_where_no_valid_reply_exists_a_cut_call_is_an_error_not_a_reply_without_
     schema = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a", "b"]}
     text = render("", [ParsedCall("t", json.dumps({"a": "word " * 60, "b": 1}))])
     req = dict(tools=[Function("t", "", schema).as_openai_tool()], tool_choice="required", max_tokens=30)
-    run_it = (lambda svc: stream(svc, chat(**req, stream=True))) if streamed else (lambda svc: complete(svc, chat(**req)))
+    def run_it(svc):
+        return stream(svc, chat(**req, stream=True)) if streamed else complete(svc, chat(**req))
+
     with pytest.raises(GenerationFailed) as info:
         run_it(service(text))
     assert info.value.code == "reply_not_closed" and "max_tokens (30)" in str(info.value)
