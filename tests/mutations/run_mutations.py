@@ -293,11 +293,14 @@ MUTATIONS = [
              "        structured_outputs=_structured_outputs(spec),\n", "        structured_outputs=None,\n",
              [VLLM_ARGS], e2e_on("vllm", "test_required_gives_only_valid_calls", "test_response_format_json_schema"),
              engine="vllm"),
-    Mutation("vllm-json-schema-any-json", "`response_format`: content is JSON matching the schema (vLLM engine)",
-             "functionary/engines/vllm_engine.py", "_structured_outputs(): a JSON schema becomes any JSON object",
-             "        return StructuredOutputsParams(structural_tag=json.dumps(tag))\n",
+    # (Every constraint the server builds is a structural tag: _structured_outputs()'s
+    # json_schema and grammar branches serve the engine seam, not the server.)
+    Mutation("vllm-tag-as-any-json", "the vLLM engine samples under the request's grammar",
+             "functionary/engines/vllm_engine.py", "_structured_outputs(): the structural tag becomes any JSON object",
+             "        return StructuredOutputsParams(structural_tag=spec.value)\n",
              "        return StructuredOutputsParams(json_object=True)\n",
-             [VLLM_ARGS], e2e_on("vllm", "test_response_format_json_schema"), engine="vllm"),
+             [VLLM_ARGS], e2e_on("vllm", "test_required_gives_only_valid_calls", "test_response_format_json_schema"),
+             engine="vllm"),
 ]
 
 
