@@ -133,7 +133,7 @@ def train(config: TrainConfig) -> dict:
         done = last and last[-1].get("step") == trainer.state.global_step
         final_val = last[-1]["eval_loss"] if done else trainer.evaluate()["eval_loss"]
 
-    saved = save_outputs(trainer.model, tokenizer, out, config)
+    saved = save_outputs(trainer, model_path, tokenizer, out, config)
     history = trainer.state.log_history
     losses = [h["loss"] for h in history if "loss" in h]
     tokens = sum(b.tokens() for b in train_batches)
@@ -157,22 +157,33 @@ def train(config: TrainConfig) -> dict:
         "example_tokens_per_s": unshared * epochs_run / runtime if runtime else None,
         "log_history": history, **saved,
     }
-    (out / "train_report.json").write_text(json.dumps(report, indent=1, default=str) + "\n")
+    if trainer.is_world_process_zero():
+        (out / "train_report.json").write_text(json.dumps(report, indent=1, default=str) + "\n")
     return report
 
 
-def save_outputs(model, tokenizer, out: Path, config: TrainConfig) -> dict:
-    """OUT/adapter (LoRA) and OUT/merged (a complete model folder the server loads)."""
+def save_outputs(trainer, model_path: str, tokenizer, out: Path, config: TrainConfig) -> dict:
+    """OUT/adapter (LoRA) and OUT/merged (a complete model folder the server loads).
+
+    Trainer.save_model gathers sharded weights under FSDP or DeepSpeed; the merge then
+    loads the saved adapter onto a fresh copy of the base model on the main process, so
+    it never touches a wrapped or sharded model."""
     saved = {}
-    if config.lora:
-        model.save_pretrained(out / "adapter")
-        tokenizer.save_pretrained(out / "adapter")
-        saved["adapter"] = str(out / "adapter")
-        if not config.merge:
-            return saved
-        model = model.merge_and_unload()
-    merged = out / "merged"
-    model.save_pretrained(merged)
-    tokenizer.save_pretrained(merged)
-    saved["merged"] = str(merged)
+    target = out / ("adapter" if config.lora else "merged")
+    trainer.save_model(str(target))
+    if not trainer.is_world_process_zero():
+        return saved
+    tokenizer.save_pretrained(target)
+    saved["adapter" if config.lora else "merged"] = str(target)
+    if config.lora and config.merge:
+        import torch
+        from peft import PeftModel
+        from transformers import AutoModelForCausalLM
+
+        dtype = torch.bfloat16 if config.dtype == "bfloat16" else torch.float32
+        base = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)
+        merged = PeftModel.from_pretrained(base, target).merge_and_unload()
+        merged.save_pretrained(out / "merged")
+        tokenizer.save_pretrained(out / "merged")
+        saved["merged"] = str(out / "merged")
     return saved

@@ -9,14 +9,14 @@ import random
 
 import pytest
 import torch
-from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
+from transformers import AutoModelForCausalLM
 
 from functionary.train.batching import (PackedBatch, choose_layout, collate, common_prefix, packed_batches,
                                         prefix_batches, shared_prefixes)
 from functionary.train.render import IGNORE, ConversationRenderer
 from functionary.train.run import TrainConfig, train
 from functionary.train.trainer import batch_loss
-from tests.unit.formats.support import load_format, load_tokenizer
+from tests.unit.formats.support import load_format
 
 SYSTEM = "You operate a warehouse robot. " * 12
 TOOLS = [{"type": "function", "function": {"name": "move", "description": "Move the robot.", "parameters": {
@@ -32,19 +32,6 @@ def row(i: int, system: str = SYSTEM) -> dict:
 @pytest.fixture(scope="module")
 def renderer():
     return ConversationRenderer(load_format("plain-tags"))
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    torch.manual_seed(0)
-    tok = load_tokenizer()
-    config = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
-                         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.eos_token_id)
-    path = tmp_path_factory.mktemp("tiny")
-    LlamaForCausalLM(config).save_pretrained(path)
-    tok.save_pretrained(path)
-    return path
 
 
 @pytest.fixture(scope="module")
