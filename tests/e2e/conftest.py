@@ -28,6 +28,9 @@ API_KEY = "e2e-secret-key"
 START_TIMEOUT_S = 120
 REQUEST_TIMEOUT_S = 300  # the CPU may be shared: a slow answer is not a failure
 ENGINES = [e.strip() for e in os.environ.get("FUNCTIONARY_TEST_ENGINES", "transformers,vllm").split(",") if e.strip()]
+# The main server drops a stream whose client reads nothing for this long (the default is
+# 30 s; shorter here so that the never-reading client's test need not wait that long).
+STREAM_STALL_S = 10
 
 
 @dataclass
@@ -141,7 +144,8 @@ def engine(request) -> str:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory, engine) -> LiveServer:
     """The main server: default options (the tool format detected for the bundled model)."""
-    proc, live = _start_server(tmp_path_factory.mktemp("server-logs"), "main", [], engine)
+    proc, live = _start_server(tmp_path_factory.mktemp("server-logs"), "main",
+                               ["--stream-stall-timeout", str(STREAM_STALL_S)], engine)
     try:
         yield live
     finally:

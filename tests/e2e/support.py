@@ -164,12 +164,19 @@ def collect_stream(chunks) -> dict:
     }
 
 
-def raw_post(server, path: str, body: dict, *, recv_buffer: int | None = None) -> socket.socket:
-    """Send a POST on a bare socket and read nothing: the caller decides when the client leaves."""
+def raw_post(server, path: str, body: dict, *, recv_buffer: int | None = None,
+             segment: int | None = None) -> socket.socket:
+    """Send a POST on a bare socket and read nothing: the caller decides when the client leaves.
+    `recv_buffer` and `segment` (the TCP MSS) are set before connecting, so the server sees a
+    small window and small segments: its kernel then buffers ~200 KB for us, not the ~4 MB
+    that loopback's send-buffer autotuning allows."""
     host, port = server.base_url.removeprefix("http://").split(":")
-    sock = socket.create_connection((host, int(port)))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if recv_buffer is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, recv_buffer)
+    if segment is not None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, segment)
+    sock.connect((host, int(port)))
     data = json.dumps(body)
     sock.sendall((f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
                   f"Authorization: Bearer {server.api_key}\r\nContent-Length: {len(data)}\r\n\r\n{data}").encode())
