@@ -6,9 +6,11 @@ Each prompt runs under one (tool_choice, max_tokens) pair, in turn, so that the 
 cover every mode x {16, 32, 64, 128, 200} at least three times; the full grid is
 `benchmarks/budget_close.py`. Every response under required / named holds a complete valid
 call, or is a 400 that names the minimum; every call is valid in auto; usage stays within
-max_tokens; the streamed response equals the whole one. (Requests run 8 at a time for
-speed; streams are compared one request at a time, as batching changes bf16 arithmetic
-and so, at near ties, the greedy choice.)
+max_tokens; the streamed response equals the whole one; a close the budget forced says
+`length`. `tool_choice: "none"` and `parallel_tool_calls: false` get a few rows too.
+(Requests run 8 at a time for speed; streams, and the runs that tell a forced close, go
+one request at a time, as batching changes bf16 arithmetic and so, at near ties, the
+greedy choice.)
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import json
 import re
 from pathlib import Path
 
+import jsonschema
 import openai
 import pytest
 
-from .support import check_arguments, collect_stream
+from .support import WEATHER, check_arguments, collect_stream
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 
@@ -60,6 +63,7 @@ async def run_case(client, server, case: dict, mode: str, budget: int, compare_s
     if mode in ("required", "named"):
         assert calls, f"{mode} at {budget}: no call ({choice.finish_reason}, {choice.message.content!r})"
         assert choice.message.content is None
+        assert choice.finish_reason in ("length", "tool_calls"), choice.finish_reason
     if mode == "named":
         assert [c.function.name for c in calls] == [case["tool"]]
     for c in calls:
@@ -112,7 +116,8 @@ async def test_the_budget_never_breaks_a_json_answer(server):
             assert exc.body["code"] == "max_tokens_too_small" and budget < 32, exc.body
             return "400"
         value = json.loads(r.choices[0].message.content)
-        assert set(value) == {"event", "guests"} and value["guests"], value
+        jsonschema.validate(value, GUESTS, cls=jsonschema.Draft202012Validator)
+        assert r.choices[0].finish_reason in ("length", "stop")
         assert r.usage.completion_tokens <= budget
         return r.choices[0].finish_reason
 
@@ -124,6 +129,81 @@ async def test_the_budget_never_breaks_a_json_answer(server):
         whole = (await client.chat.completions.create(**kw)).choices[0].message.content
         stream = await client.chat.completions.create(**kw, stream=True)
         assert collect_stream([chunk async for chunk in stream])["content"] == whole
+
+
+async def test_none_and_single_call_modes_under_the_budget(server):
+    """`tool_choice: "none"`: text only, cut where the budget ends. `parallel_tool_calls:
+    false` with `required`: exactly one complete valid call, or the 400."""
+    async def one(case, mode, budget):
+        kw = request_for(server, case, "required" if mode == "single" else "none", budget)
+        if mode == "single":
+            kw["parallel_tool_calls"] = False
+        try:
+            r = await client.chat.completions.create(**kw)
+        except openai.BadRequestError as exc:
+            assert mode == "single" and exc.body["code"] == "max_tokens_too_small", exc.body
+            return "400"
+        choice = r.choices[0]
+        assert r.usage.completion_tokens <= budget
+        if mode == "none":
+            assert not choice.message.tool_calls and choice.finish_reason in ("stop", "length")
+            assert choice.finish_reason == "stop" or r.usage.completion_tokens == budget  # text is cut, not closed
+        else:
+            (call,) = choice.message.tool_calls
+            check_arguments(TOOLS, call.function.name, call.function.arguments)
+            assert choice.message.content is None and choice.finish_reason in ("length", "tool_calls")
+        return choice.finish_reason
+
+    plan = [("single", 32), ("single", 64), ("single", 96), ("none", 16), ("none", 48), ("none", 64)]
+    cases = [(case, mode, budget) for case, (mode, budget) in zip(DATA["cases"][1::9], plan)]
+    async with server.async_client() as client:
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def gated(*args):
+            async with gate:
+                return await one(*args)
+
+        outcomes = await asyncio.gather(*[gated(*c) for c in cases])
+    assert len(outcomes) == 6 and outcomes.count("400") < 3
+
+
+# A call and a JSON answer short enough that the bundled model ends them by itself.
+SHORT_CALL = dict(messages=[{"role": "user", "content": "What's the weather in Paris?"}], tools=[WEATHER],
+                  tool_choice={"type": "function", "function": {"name": "get_weather"}})
+CITY = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
+        "additionalProperties": False}
+SHORT_ANSWER = dict(messages=[{"role": "user", "content": "Name the capital of France, as JSON."}],
+                    response_format={"type": "json_schema", "json_schema": {"name": "city", "schema": CITY}})
+
+
+@pytest.mark.parametrize("kind", ["call", "json"])
+async def test_a_close_the_budget_forced_says_length(server, kind):
+    """Run alone (so the greedy tokens repeat), the reply ends by itself in `used` tokens
+    (`tool_calls` / `stop`). With max_tokens below `used` the model's own reply cannot fit,
+    so the close is forced: `length`, and still a complete valid call or JSON answer."""
+    body = SHORT_CALL if kind == "call" else SHORT_ANSWER
+    async with server.async_client() as client:
+        free = await client.chat.completions.create(model=server.model, temperature=0, max_tokens=200, **body)
+        used = free.usage.completion_tokens
+        assert free.choices[0].finish_reason == ("tool_calls" if kind == "call" else "stop") and used < 200, free
+        budgets = sorted({used - 1, used - 3, max(1, used // 2)}, reverse=True)
+        seen = []
+        for budget in budgets:
+            try:
+                r = await client.chat.completions.create(model=server.model, temperature=0, max_tokens=budget, **body)
+            except openai.BadRequestError as exc:
+                assert exc.body["code"] == "max_tokens_too_small", exc.body
+                continue
+            choice = r.choices[0]
+            assert choice.finish_reason == "length", (budget, used, choice)
+            assert r.usage.completion_tokens <= budget
+            if kind == "call":
+                (call,) = choice.message.tool_calls
+                check_arguments([WEATHER], call.function.name, call.function.arguments)
+            else:
+                jsonschema.validate(json.loads(choice.message.content), CITY)
+            seen.append(budget)
+    assert seen, f"every budget below {used} was refused: the reply was its own minimum"
 
 
 def _longest_run(value) -> int:
