@@ -101,6 +101,8 @@ class BudgetGuard:
         # (the check costs ~0.3 ms a token on nested arguments).
         self.check_call = {name: not closes_exactly(s) for name, s in self.schemas.items()}
         self.check_answer = request.response_schema is not None and not closes_exactly(request.response_schema)
+        # None: no valid reply at all could be found (not even by the fallback search), so
+        # nothing can be promised; serving reports a cut call or answer as an error then.
         self.active = shortest is not None
         self.text = ""  # everything generated
         self.passed = 0  # how much of `text` has been passed on
