@@ -91,11 +91,17 @@ def prefix_batches(examples: Sequence[Rendered], batch_size: int, rng: random.Ra
     for g, members in groups.items():
         members = list(members)
         rng.shuffle(members)
+        # Suffixes of similar length batch together (a batch pads to its longest), in
+        # windows of a few batches so that batches still mix examples of every kind.
+        window = batch_size * 4
+        members = [m for i in range(0, len(members), window)
+                   for m in sorted(members[i: i + window], key=lambda m: len(m.input_ids))]
         n = prefixes[g]
         for i in range(0, len(members), batch_size):
             chunk = members[i: i + batch_size]
             batches.append(PrefixBatch(chunk[0].input_ids[:n], [m.input_ids[n:] for m in chunk],
                                        [m.labels[n:] for m in chunk]))
+    rng.shuffle(batches)
     return batches
 
 
