@@ -203,7 +203,7 @@ class Writer:
             rest = " ".join(ws[1:])
             cut = _QUALIFIER.search(" " + rest + " ")
             short = rest[: cut.start()].strip() if cut and cut.start() > 4 else rest
-            for obj in dict.fromkeys((short, re.sub(r"\b(?:the\s+)?\w+'s\s", "the ", short), rest)):
+            for obj in dict.fromkeys((short, re.sub(r"\b(?:the\s+)?\w+'s\s", "the ", short))):
                 out.append(f"{verb} {obj}".strip())
                 out += [f"{syn} {obj}".strip() for syn in VERBS[verb]]
         name_words = words(function["name"])

@@ -13,6 +13,7 @@ tool set:
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections import Counter
@@ -50,7 +51,10 @@ UNSUPPORTED = (
     "make the {n} speak French", "charge my phone with the {n}", "use the {n} to cook dinner",
 )
 UNSUPPORTED_FRAMES = ("{A}.", "Please {a}.", "Can you {a}?", "Could you {a}, please?", "I want you to {a}.",
-                      "{A} right now.", "Hey, {a}.")
+                      "{A} right now.", "Hey, {a}.", "I need you to {a}.", "Is it possible to {a}?")
+# Ways to wrap a whole request ("{t}" is the request as written).
+WRAPS = ("{t}", "Hey, {t}", "Quick question: {t}", "Hi! {t}", "{t} Thanks.", "Okay. {t}", "Please help: {t}")
+WORDINGS = 3  # wordings of each rejected request
 VAGUE = (
     "Do the thing.", "You know what to do.", "Make it better.", "Can you handle it?", "Fix it.",
     "Something's wrong, do something!", "Just go.", "Whatever you think is best.", "Do that again but different.",
@@ -68,6 +72,11 @@ class Rejection:
     kind: str  # off_domain, unsupported, out_of_range, vague
     text: str
     function: Optional[str] = None  # the near-miss function, for out_of_range
+    base: str = ""  # the request it is a wording of (the split keeps wordings of one request together)
+
+    @property
+    def key(self) -> str:
+        return " ".join((self.base or self.text).lower().split())
 
 
 def vocabulary(functions: list[dict]) -> set[str]:
@@ -102,7 +111,8 @@ def subject_nouns(functions: list[dict], limit: int = 3) -> list[str]:
         for text in texts:
             counts.update({w for w in words(text) if len(w) > 2 and w not in _STOP and w not in VERB_SET
                            and not w.endswith(("ly", "ing", "ed"))})
-        return [w for w, c in counts.most_common() if c >= 2]
+        top = max(counts.values(), default=0)
+        return [w for w, c in counts.most_common() if c >= max(2, top / 2)]  # the main subjects, not side nouns
 
     found = recurring([f["name"] for f in functions])
     found += [w for w in recurring([f.get("description") or "" for f in functions]) if w not in found]
@@ -121,8 +131,17 @@ class RejectionWriter:
     def overlaps(self, text: str) -> bool:
         return any(_stem(w) in self.vocab for w in words(text) if len(w) > 2 and w not in _STOP)
 
+    def wordings(self, kind: str, base: str, texts: list[str]) -> list[Rejection]:
+        return [Rejection(kind, t, base=base) for t in dict.fromkeys(texts)]
+
+    def wrapped(self, kind: str, text: str) -> list[Rejection]:
+        frames = [WRAPS[0]] + self.rng.sample(WRAPS[1:], WORDINGS - 1)
+        lower = text[:1].lower() + text[1:]
+        return self.wordings(kind, text, [f.format(t=lower if f.startswith(("Hey, ", "Quick question: ")) else text)
+                                          for f in frames])
+
     def off_domain(self) -> list[Rejection]:
-        return [Rejection("off_domain", t) for t in OFF_DOMAIN if not self.overlaps(t)]
+        return [r for t in OFF_DOMAIN if not self.overlaps(t) for r in self.wrapped("off_domain", t)]
 
     def unsupported(self) -> list[Rejection]:
         out = []
@@ -132,12 +151,12 @@ class RejectionWriter:
                 if self.overlaps(" ".join(verb_words)):  # a tool may do this after all
                     continue
                 a = action.format(n=n, color=self.rng.choice(BANKS[("color", "colour")]))
-                frame = self.rng.choice(UNSUPPORTED_FRAMES)
-                out.append(Rejection("unsupported", frame.format(a=a, A=a[:1].upper() + a[1:])))
+                frames = self.rng.sample(UNSUPPORTED_FRAMES, WORDINGS)
+                out += self.wordings("unsupported", a, [f.format(a=a, A=a[:1].upper() + a[1:]) for f in frames])
         return out
 
     def vague(self) -> list[Rejection]:
-        return [Rejection("vague", t) for t in VAGUE]
+        return [r for t in VAGUE for r in self.wrapped("vague", t)]
 
     def out_of_range(self) -> list[Rejection]:
         """A function asked for a value its schema (or description) rules out."""
@@ -150,7 +169,8 @@ class RejectionWriter:
                     continue
                 args = {k: v for k, v in self.maker_fill(f).items()}
                 args[p] = bad
-                out.append(Rejection("out_of_range", self.writer.request(f, args), f["name"]))
+                base = json.dumps([f["name"], args], sort_keys=True)
+                out += [Rejection("out_of_range", t, f["name"], base) for t in self.writer.requests(f, args, WORDINGS)]
         return out
 
     def maker_fill(self, function: dict) -> dict:

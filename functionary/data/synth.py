@@ -186,7 +186,7 @@ class Synthesizer:
         names = [n for n, invs in pool.items() if invs]
         if not names:
             return out
-        joiners = (" and ", ", then ", ". Also, ", ". After that, ", "; and ", ", and also ")
+        joiners = (" and ", ", then ", ". Also, ", ". After that, ", "; and ", ", and also ", ". ")
         for _ in range(quota):
             k = min(len(names), self.rng.choice((2, 2, 3)))
             chosen = self.rng.sample(names, k) if len(names) >= k else names
@@ -195,7 +195,7 @@ class Synthesizer:
             text = parts[0]
             for p in parts[1:]:
                 j = self.rng.choice(joiners)
-                text += j + (p[:1].upper() + p[1:] if j.startswith(".") else p[:1].lower() + p[1:])
+                text += j + (p[:1].upper() + p[1:] if j.endswith(". ") else p[:1].lower() + p[1:])
             out.append(self.builder.parallel(invs, text[:1].upper() + text[1:] + "."))
         return out
 
@@ -259,7 +259,7 @@ class Synthesizer:
             if not by_kind[kind]:
                 continue
             r = by_kind[kind].pop()
-            key = f"reject:{' '.join(r.text.lower().split())}"
+            key = f"reject:{r.key}"
             if self.reject_name:
                 out.append(self.builder.rejection(r.text, key, r.kind, reject=self._reject_call()))
             else:
@@ -317,9 +317,11 @@ class Synthesizer:
         invocations = self.invocations()
         train_pool, val_pool = self.split(invocations)
         rejections = RejectionWriter(self.rng, self.maker, self.writer, self.functions).all()
-        self.rng.shuffle(rejections)
-        n_val_rej = int(round(len(rejections) * self.s.val_fraction))
-        val_rej, train_rej = rejections[:n_val_rej], rejections[n_val_rej:]
+        bases = sorted({r.key for r in rejections})  # wordings of one request stay on one side
+        self.rng.shuffle(bases)
+        val_bases = set(bases[: int(round(len(bases) * self.s.val_fraction))])
+        val_rej = [r for r in rejections if r.key in val_bases]
+        train_rej = [r for r in rejections if r.key not in val_bases]
         n_val = int(round(self.s.examples * self.s.val_fraction))
         seen: set[str] = set()
         train = self.verify(self.build(train_pool, train_rej, self.s.examples - n_val), seen)
