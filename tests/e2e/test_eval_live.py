@@ -36,6 +36,9 @@ def test_run_both_sets_gate_and_report(server, tmp_path):
         assert results["meta"]["model"] == server.model
         assert all(0 <= overall[k] <= 1 for k in ("name_accuracy", "full_accuracy"))
         assert overall["latency_p50"] > 0 and overall["prompt_tokens_mean"] > 0
+        for category, group in results["metrics"]["per_category"].items():  # figures per category too
+            assert group["latency_p50"] > 0 and group["latency_p95"] >= group["latency_p50"], category
+            assert group["prompt_tokens_mean"] > 0 and group["completion_tokens_mean"] > 0, category
     drone_results = json.loads(drone.read_text())
     # Under required, every drone answer is a call that validates (our server's promise).
     assert drone_results["metrics"]["overall"]["valid_call_rate"] == 1.0
@@ -46,4 +49,5 @@ def test_run_both_sets_gate_and_report(server, tmp_path):
     assert made.returncode == 0, made.stderr[-2000:]
     text = md.read_text()
     assert "| drone |" in text and "| multi |" in text
+    assert "## Latency by category" in text and "## Tokens per request by category" in text
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
