@@ -110,6 +110,46 @@ VERBS.update({"take off": ("lift off", "launch"), "log in": ("sign in",), "log o
               "shut down": ("power off", "turn off"), "start up": ("power on", "boot"), "back up": ("save a copy of",),
               "pick up": ("collect",), "drop off": ("deliver",), "look up": ("find",), "check in": ("register",)})
 VERB_SET = set(VERBS)
+# What people do with common things ("take a photo", "play a song"): enum values and
+# parameters that are such things become the action itself.
+OBJECT_VERBS: dict[str, tuple[str, ...]] = {
+    "photo": ("take", "snap", "capture"), "picture": ("take", "snap"), "image": ("capture", "take"),
+    "video": ("record", "shoot", "film"), "panorama": ("take", "shoot", "capture"), "song": ("play", "put on"),
+    "music": ("play", "put on"), "playlist": ("play", "start"), "message": ("send", "write"), "email": ("send", "write"),
+    "alarm": ("set",), "timer": ("start", "set"), "reminder": ("set", "create"), "note": ("write", "take"),
+    "meeting": ("schedule", "set up", "book"), "appointment": ("book", "schedule"), "table": ("book", "reserve"),
+    "flight": ("book", "find"), "call": ("make", "place"), "payment": ("make", "send"), "invoice": ("send", "create"),
+    "event": ("create", "schedule"), "report": ("generate", "run"), "backup": ("run", "make"), "scan": ("run", "start"),
+}
+# Everyday words for the same thing.
+NOUN_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "photo": ("picture", "pic", "shot", "snapshot"), "picture": ("photo", "pic"), "image": ("picture", "photo"),
+    "video": ("clip", "footage", "recording"), "altitude": ("height",), "speed": ("velocity", "pace"),
+    "location": ("place", "spot", "position"), "message": ("text", "note"), "lighting": ("lights",),
+    "display": ("screen",), "panorama": ("panoramic shot", "pano"), "automobile": ("car",), "purchase": ("order",),
+}
+DIRECTIONS = {"forward", "forwards", "backward", "backwards", "back", "left", "right", "up", "down", "north", "south",
+              "east", "west", "ahead"}
+MOTION_VERBS = ("go", "move", "head")
+# Unit spellings people type.
+UNIT_SHORT = {"meters": ("m", "meter", "metres"), "metres": ("m",), "seconds": ("s", "sec", "secs"),
+              "minutes": ("min", "mins"), "degrees": ("deg", "°"), "kilometers": ("km",), "km/h": ("kph", "km per hour"),
+              "hours": ("h", "hrs"), "percent": ("%",), "feet": ("ft",)}
+# How requests open in chat (the same openers as rejected requests, so that an opener
+# never tells the two apart).
+OPENERS = ("Hey, ", "Ok, ", "Hi! ", "Quick one: ", "Please, ", "Alright, ", "Now ", "")
+
+
+def noun_to_verb(word: str) -> Optional[str]:
+    """The verb a nominalized noun comes from ("movement" -> "move", "calibration" ->
+    "calibrate", "lighting" -> "light"), when that verb is a common API verb or simple."""
+    w = word.lower()
+    for suffix, add in (("ment", ""), ("ation", "ate"), ("ation", "e"), ("ion", "e"), ("ing", ""), ("ing", "e")):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            base = w[: -len(suffix)] + add
+            if base in VERB_SET or (suffix in ("ment", "ing") and add == ""):
+                return base
+    return None
 # Where a description's action ends and its purpose or qualifier begins.
 _QUALIFIER = re.compile(r"\s(?:to|for|in|at|with|from|by|using|via|so that|when|during|based on|or a)\s")
 ON_OFF = {"on": ("turn on", "enable", "activate", "switch on"), "off": ("turn off", "disable", "deactivate",
@@ -217,6 +257,7 @@ class Writer:
             rest = name_words[1:]
             if rest and rest[0] in ("to", "from", "up", "down", "off", "out", "back"):
                 out.append(" ".join([verb, *rest]))
+                out += [" ".join([syn, *rest]) for syn in VERBS.get(verb, ())[:2]]
             elif rest:
                 out.append(" ".join([verb, "the", *rest]))
                 out += [" ".join([syn, "the", *rest]) for syn in VERBS[verb][:2]]
@@ -224,6 +265,12 @@ class Writer:
                 out.append(verb)
         else:
             out.append(" ".join(name_words))
+        # A nominalized noun in the name is the action itself: control_drone_movement -> "move the drone".
+        for i, w in enumerate(name_words):
+            base = noun_to_verb(w) if i > 0 or verb is None else None
+            objects = [x for x in name_words[:i] if not _base_verb(x)]
+            if base and objects:
+                out.append(f"{base} the {' '.join(objects)}")
         return list(dict.fromkeys(a[0].lower() + a[1:] for a in out if a))
 
     def feature(self, function: dict, param: str, schema: dict) -> str:
@@ -248,14 +295,19 @@ class Writer:
         v = humanize(value)
         schema = schema if isinstance(schema, dict) else {}
         if schema.get("enum"):
+            if isinstance(value, str) and value.lower() in NOUN_SYNONYMS and r.random() < 0.4:
+                v = r.choice(NOUN_SYNONYMS[value.lower()])
             return r.choice((f"{v} {pw}", f"{pw} {v}", f"with {pw} {v}", f"set to {v}", v,
                              f"in {v} {pw}" if pw in ("mode", "style", "setting") else f"{v} {pw}"))
         kind = schema.get("type")
         if kind in ("integer", "number"):
             unit = unit_of(schema)
+            if unit and r.random() < 0.35 and unit.lower() in UNIT_SHORT:
+                unit = r.choice(UNIT_SHORT[unit.lower()])
             if unit and value == 1 and unit.endswith("s") and len(unit) > 3:
                 unit = unit[:-1]
-            amount = f"{v} {unit}" if unit else v
+            amount = (f"{v}{unit}" if unit in ("m", "s", "%", "°", "km", "h") and r.random() < 0.5
+                      else f"{v} {unit}") if unit else v
             return r.choice((f"{pw} {amount}", f"{pw} of {amount}", f"to {amount}", f"at {amount}",
                              f"with {pw} {amount}", f"{amount}", f"{pw} set to {amount}",
                              f"by {amount}" if unit else f"{pw} {amount}"))
@@ -289,16 +341,43 @@ class Writer:
             phrases += [self.argument(q, props.get(q), arguments[q]) for q in switches[1:]]
         else:
             action = r.choice(self.actions(function))
+            thing = self.thing_action(props, arguments)
+            if thing is not None and r.random() < 0.4:  # "take a photo", "go left": the value is the action
+                action, used = thing
+                phrases = [self.argument(p, props.get(p), v) for p, v in arguments.items() if p != used]
+                r.shuffle(phrases)
         if not phrases:
             args = ""
         else:
             args = " " + " and ".join(phrases) if r.random() < 0.5 else " " + ", ".join(phrases)
-        frame = "{a}{args}" if bare else r.choice(REQUEST_FRAMES)
+        if bare:
+            frame = "{a}{args}"
+        elif r.random() < 0.2:  # a terse command: the action and values, or an opener before it
+            frame = r.choice(OPENERS) + "{a}{args}" + r.choice((".", "", "!", " please."))
+        else:
+            frame = r.choice(REQUEST_FRAMES)
         text = frame.format(a=action, A=sentence_case(action), args=args)
-        text = re.sub(r"\s+", " ", text).strip()
+        text = sentence_case(re.sub(r"\s+", " ", text).strip())
         if r.random() < 0.12 and not bare:  # people type in lower case without a full stop
             text = text.lower().rstrip(".")
         return text
+
+    def thing_action(self, props: dict, arguments: dict) -> Optional[tuple[str, str]]:
+        """An action made of an enum value ("take a picture", "move left"), and the
+        parameter it states; None when no value is such a thing."""
+        r = self.rng
+        for p, v in arguments.items():
+            schema = props.get(p)
+            if not (isinstance(schema, dict) and schema.get("enum") and isinstance(v, str)):
+                continue
+            word = v.lower()
+            if word in DIRECTIONS:
+                return f"{r.choice(MOTION_VERBS)} {word}", p
+            if word in OBJECT_VERBS:
+                noun = r.choice((word, *NOUN_SYNONYMS.get(word, ())))
+                article = "an" if noun[0] in "aeiou" else "a"
+                return f"{r.choice(OBJECT_VERBS[word])} {article} {noun}", p
+        return None
 
     def requests(self, function: dict, arguments: dict, n: int) -> list[str]:
         """Up to `n` distinct requests for one call."""

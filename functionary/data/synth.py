@@ -30,7 +30,10 @@ from functionary.validation import CallJudge
 
 # Shares of each kind when the tool set has a reject function, and when it has none
 # (then rejections are text answers, which `auto` allows and `required` does not).
-MIX_WITH_REJECT = {"call": 0.52, "parallel": 0.08, "multi_turn": 0.08, "missing_argument": 0.07, "rejection": 0.25}
+MIX_WITH_REJECT = {"call": 0.6, "parallel": 0.08, "multi_turn": 0.08, "missing_argument": 0.04, "rejection": 0.2}
+# Within rejections: mostly requests the tools plainly cannot serve, fewer vague ones (short
+# unclear requests look like terse commands, and too many of them teach refusing those).
+REJECTION_SHARES = {"off_domain": 0.35, "unsupported": 0.35, "out_of_range": 0.15, "vague": 0.15}
 MIX_PLAIN = {"call": 0.55, "parallel": 0.1, "multi_turn": 0.1, "missing_argument": 0.1, "rejection": 0.15}
 
 
@@ -252,13 +255,15 @@ class Synthesizer:
             by_kind[r.kind].append(r)
         for items in by_kind.values():
             self.rng.shuffle(items)
-        out, kinds, i = [], sorted(by_kind), 0
-        while len(out) < quota and any(by_kind.values()):
-            kind = kinds[i % len(kinds)]
-            i += 1
-            if not by_kind[kind]:
-                continue
-            r = by_kind[kind].pop()
+        # Shares per kind; what one kind cannot fill goes to the others.
+        wanted = _quotas({k: REJECTION_SHARES.get(k, 0.1) for k in by_kind}, quota, kinds=sorted(by_kind))
+        picked = {k: by_kind[k][: wanted[k]] for k in by_kind}
+        spare = [r for k in sorted(by_kind) for r in by_kind[k][wanted[k]:]]
+        self.rng.shuffle(spare)
+        chosen = [r for k in sorted(picked) for r in picked[k]]
+        chosen += spare[: max(0, quota - len(chosen))]
+        out = []
+        for r in chosen:
             key = f"reject:{r.key}"
             if self.reject_name:
                 out.append(self.builder.rejection(r.text, key, r.kind, reject=self._reject_call()))
@@ -352,9 +357,9 @@ class Synthesizer:
         }
 
 
-def _quotas(mix: dict[str, float], total: int) -> dict[str, int]:
+def _quotas(mix: dict[str, float], total: int, kinds=KINDS) -> dict[str, int]:
     """Whole numbers per kind that add up to `total` (largest remainders)."""
-    weights = {k: max(0.0, mix.get(k, 0.0)) for k in KINDS}
+    weights = {k: max(0.0, mix.get(k, 0.0)) for k in kinds}
     s = sum(weights.values()) or 1.0
     exact = {k: total * w / s for k, w in weights.items()}
     out = {k: int(v) for k, v in exact.items()}
