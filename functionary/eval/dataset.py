@@ -43,8 +43,8 @@ def load(source: str) -> list[dict]:
     return read_jsonl(text.splitlines(), path.stem)
 
 
-def read_jsonl(lines: Iterable[str], name: str) -> list[dict]:
-    cases = []
+def object_lines(lines: Iterable[str], name: str) -> Iterable[tuple[int, dict]]:
+    """(line number, object) for every non-empty JSONL line; anything else fails naming the line."""
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -54,6 +54,12 @@ def read_jsonl(lines: Iterable[str], name: str) -> list[dict]:
             raise DatasetError(f"{name}:{n}: not JSON ({exc})") from None
         if not isinstance(row, dict):
             raise DatasetError(f"{name}:{n}: a line must hold a JSON object")
+        yield n, row
+
+
+def read_jsonl(lines: Iterable[str], name: str) -> list[dict]:
+    cases = []
+    for n, row in object_lines(lines, name):
         case = from_case(row, f"{name}-{n}") if "expected" in row else from_finetune(row, f"{name}-{n}")
         cases.append(check(case, f"{name}:{n}"))
     return cases

@@ -4,12 +4,12 @@ token sequences by the served format."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from functionary.eval.dataset import object_lines
 from functionary.train.render import ConversationRenderer, ExampleError, Rendered
 
 
@@ -27,16 +27,7 @@ def read_rows(paths: Iterable[str]) -> list[tuple[str, dict]]:
         p = Path(path)
         if not p.is_file():
             raise FileNotFoundError(f"{path}: no such file")
-        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{n}: not JSON ({exc})") from None
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}:{n}: a line must hold a JSON object")
-            rows.append((f"{path}:{n}", row))
+        rows += [(f"{path}:{n}", row) for n, row in object_lines(p.read_text(encoding="utf-8").splitlines(), path)]
     return rows
 
 
