@@ -151,6 +151,10 @@ def main() -> None:
         runs = [report.load_run(str(path)) for path in paths if path.exists()]
         (out / f"report-{s}.md").write_text(report.markdown(runs))
         report.plot(runs, str(out / f"report-{s}.png"))
+    # The model, checkpoints and data stay local (ignored); their reports are the record.
+    for src, dst in ((out / "run" / "train_report.json", out / "train_report.json"),
+                     (out / "data" / "report.json", out / "synth_report.json")):
+        dst.write_text(src.read_text())
     text = summary(out, args)
     (out / "report.md").write_text(text)
     print(text)

@@ -115,7 +115,8 @@ VERB_SET = set(VERBS)
 OBJECT_VERBS: dict[str, tuple[str, ...]] = {
     "photo": ("take", "snap", "capture"), "picture": ("take", "snap"), "image": ("capture", "take"),
     "video": ("record", "shoot", "film"), "panorama": ("take", "shoot", "capture"), "song": ("play", "put on"),
-    "music": ("play", "put on"), "playlist": ("play", "start"), "message": ("send", "write"), "email": ("send", "write"),
+    "music": ("play", "put on"), "playlist": ("play", "start"), "message": ("send", "write"),
+    "email": ("send", "write"),
     "alarm": ("set",), "timer": ("start", "set"), "reminder": ("set", "create"), "note": ("write", "take"),
     "meeting": ("schedule", "set up", "book"), "appointment": ("book", "schedule"), "table": ("book", "reserve"),
     "flight": ("book", "find"), "call": ("make", "place"), "payment": ("make", "send"), "invoice": ("send", "create"),
@@ -133,7 +134,8 @@ DIRECTIONS = {"forward", "forwards", "backward", "backwards", "back", "left", "r
 MOTION_VERBS = ("go", "move", "head")
 # Unit spellings people type.
 UNIT_SHORT = {"meters": ("m", "meter", "metres"), "metres": ("m",), "seconds": ("s", "sec", "secs"),
-              "minutes": ("min", "mins"), "degrees": ("deg", "°"), "kilometers": ("km",), "km/h": ("kph", "km per hour"),
+              "minutes": ("min", "mins"), "degrees": ("deg", "°"), "kilometers": ("km",),
+              "km/h": ("kph", "km per hour"),
               "hours": ("h", "hrs"), "percent": ("%",), "feet": ("ft",)}
 # How requests open in chat (the same openers as rejected requests, so that an opener
 # never tells the two apart).
@@ -163,8 +165,6 @@ UNITS = ("meters", "metres", "m", "km", "kilometers", "kilometres", "miles", "fe
          "millimeters", "mm", "inches", "beats per minute", "bpm", "hz", "watts", "volts")
 _UNIT_RE = re.compile(r"\b(?:in|as)\s+(" + "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
                       + r")\b", re.IGNORECASE)
-_FILLER = {"the", "a", "an", "of", "for", "to", "in", "on", "and", "or", "with", "by", "at", "from", "its", "it",
-           "this", "that", "specifies", "specify", "specified", "which", "should", "be", "is", "are", "drone's"}
 
 REQUEST_FRAMES = (
     "{A}{args}.", "Please {a}{args}.", "Can you {a}{args}?", "Could you {a}{args}, please?",
@@ -417,5 +417,6 @@ class Writer:
         elif isinstance(result, str):
             summary = result.rstrip(".")
         else:
-            summary = f"the result is {humanize(result) if not isinstance(result, (list, dict)) else json.dumps(result)}"
+            shown = json.dumps(result) if isinstance(result, (list, dict)) else humanize(result)
+            summary = f"the result is {shown}"
         return self.rng.choice(ANSWER_FRAMES).format(summary=sentence_case(summary))

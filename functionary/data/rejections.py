@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from functionary.data.invocations import parameters
-from functionary.data.phrasing import Writer, humanize
+from functionary.data.phrasing import Writer
 from functionary.data.values import BANKS, ValueMaker, prose_bounds, resolved, words
 
 OFF_DOMAIN = (
@@ -223,7 +223,8 @@ REFUSALS = (
     "Sorry, I can't do that: none of my tools cover it.", "I'm not able to help with that using the tools I have.",
     "That's outside what I can do here.", "Unfortunately I have no tool for that request.",
 )
-CLARIFY = ("Could you tell me more precisely what you'd like me to do?", "I'm not sure what you mean. What should I do?",
+CLARIFY = ("Could you tell me more precisely what you'd like me to do?",
+           "I'm not sure what you mean. What should I do?",
            "Can you be more specific?")
 
 
@@ -232,7 +233,3 @@ def refusal_text(rng: random.Random, rejection: Rejection) -> str:
         return rng.choice(("That value is outside what the tool accepts, so I can't do it.",
                            "I can't: that is beyond the allowed range."))
     return rng.choice(CLARIFY if rejection.kind == "vague" else REFUSALS)
-
-
-def humanized_enum(values) -> str:
-    return ", ".join(humanize(v) for v in values)

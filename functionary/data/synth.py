@@ -214,7 +214,8 @@ class Synthesizer:
                 self._drop("execution", f"{inv.name} raised {type(exc).__name__}: {exc}", "multi_turn", inv.key)
                 continue
             request = self.writer.request(function, inv.arguments)
-            out.append(self.builder.multi_turn(inv, request, result, self.writer.answer(function, inv.arguments, result)))
+            answer = self.writer.answer(function, inv.arguments, result)
+            out.append(self.builder.multi_turn(inv, request, result, answer))
         return out
 
     def result(self, inv: Invocation) -> Any:
@@ -274,24 +275,28 @@ class Synthesizer:
     # ------------------------------------------------------------------ verification
 
     def verify(self, examples: list[Example], seen: Optional[set[str]] = None) -> list[Example]:
+        """The examples that pass every stage, in order: format, execution, de-duplication
+        (before the teacher, whose answers cost a request each), semantic."""
         kept: list[Example] = []
         seen = seen if seen is not None else set()
+        stages = [("format", self._format), ("execution", self._execution), ("dedup", lambda ex: self._dedup(ex, seen))]
+        if self.teacher is not None and self.s.semantic:
+            stages.append(("semantic", lambda ex: self.teacher.disagreement(ex.messages, self.toolset.tools)))
         for ex in examples:
-            why = self._format(ex)
-            stage = "format"
-            if why is None:
-                why, stage = self._execution(ex), "execution"
-            if why is None and self.teacher is not None and self.s.semantic:
-                why, stage = self.teacher.disagreement(ex.messages, self.toolset.tools), "semantic"
-            if why is None:
-                fp = ex.fingerprint()
-                why, stage = ("a duplicate of an earlier example" if fp in seen else None), "dedup"
-                seen.add(fp)
-            if why is None:
+            failed = next(((stage, why) for stage, check in stages if (why := check(ex)) is not None), None)
+            if failed is None:
                 kept.append(ex)
             else:
-                self._drop(stage, why, ex.kind, ex.user_texts()[0] if ex.user_texts() else "")
+                self._drop(*failed, ex.kind, ex.user_texts()[0] if ex.user_texts() else "")
         return kept
+
+    @staticmethod
+    def _dedup(ex: Example, seen: set[str]) -> Optional[str]:
+        fp = ex.fingerprint()
+        if fp in seen:
+            return "a duplicate of an earlier example"
+        seen.add(fp)
+        return None
 
     def _format(self, ex: Example) -> Optional[str]:
         for name, arguments in ex.calls():
@@ -329,11 +334,15 @@ class Synthesizer:
         train_rej = [r for r in rejections if r.key not in val_bases]
         n_val = int(round(self.s.examples * self.s.val_fraction))
         seen: set[str] = set()
-        train = self.verify(self.build(train_pool, train_rej, self.s.examples - n_val), seen)
-        val = self.verify(self.build(val_pool, val_rej, n_val), seen) if n_val else []
+        built = {"train": self.build(train_pool, train_rej, self.s.examples - n_val),
+                 "val": self.build(val_pool, val_rej, n_val) if n_val else []}
+        train = self.verify(built["train"], seen)
+        val = self.verify(built["val"], seen)
         self.rng.shuffle(train)
         self.rng.shuffle(val)
-        return Result(train, val, self.dropped, self.report(train, val, invocations, train_pool, val_pool))
+        report = self.report(train, val, invocations, train_pool, val_pool)
+        report["built"] = {split: len(examples) for split, examples in built.items()}
+        return Result(train, val, self.dropped, report)
 
     def report(self, train, val, invocations, train_pool, val_pool) -> dict:
         def counts(examples: list[Example]) -> dict:

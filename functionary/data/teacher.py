@@ -48,8 +48,10 @@ class Teacher:
                   f"Write {n} different requests a user might send that should lead to exactly this call. "
                   "State every argument value in words; vary the wording, length and tone. "
                   'Answer as {"requests": [...]}.')
-        message = self._chat(messages=[{"role": "system", "content": PHRASE_SYSTEM}, {"role": "user", "content": prompt}],
-                             response_format={"type": "json_schema", "json_schema": {"name": "requests", "schema": schema}},
+        message = self._chat(messages=[{"role": "system", "content": PHRASE_SYSTEM},
+                                       {"role": "user", "content": prompt}],
+                             response_format={"type": "json_schema",
+                                              "json_schema": {"name": "requests", "schema": schema}},
                              temperature=self.temperature, max_tokens=self.max_tokens)
         try:
             found = json.loads(message.content or "")["requests"]
@@ -94,7 +96,8 @@ class Teacher:
             return f"the teacher could not answer: {exc}"
         got = [(c.function.name, c.function.arguments) for c in answer.tool_calls or []]
         if not expected:
-            return None if not got else f"the teacher called {', '.join(n for n, _ in got)} where the example answers in text"
+            called = ", ".join(n for n, _ in got)
+            return None if not got else f"the teacher called {called} where the example answers in text"
         wanted = [{"name": c["function"]["name"],
                    "arguments": {k: [v] for k, v in json.loads(c["function"]["arguments"]).items()}} for c in expected]
         ok, reasons = match_calls(wanted, got)

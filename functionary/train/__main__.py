@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimizer steps (overrides epochs)")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: 1e-3 LoRA, 5e-5 full)")
     p.add_argument("--batch-size", type=int, default=16,
-                   help="examples per micro-batch (shared-prefix layout); rows per micro-batch = max(1, this / 8) packed")
+                   help="examples per micro-batch (shared-prefix layout); packed: max(1, this / 8) rows")
     p.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step")
     p.add_argument("--max-length", type=int, default=2048, help="longest example (and packed row), in tokens")
     p.add_argument("--layout", choices=["auto", "shared-prefix", "packed"], default="auto")

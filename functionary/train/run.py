@@ -110,7 +110,8 @@ def train(config: TrainConfig) -> dict:
     args = TrainingArguments(
         output_dir=str(out / "checkpoints"), per_device_train_batch_size=1, per_device_eval_batch_size=1,
         gradient_accumulation_steps=config.grad_accum, num_train_epochs=config.epochs, max_steps=config.max_steps,
-        learning_rate=config.learning_rate, lr_scheduler_type="cosine", warmup_steps=config.warmup_ratio,  # a float < 1: a share of the steps
+        # warmup_steps below 1 is a share of the steps
+        learning_rate=config.learning_rate, lr_scheduler_type="cosine", warmup_steps=config.warmup_ratio,
         weight_decay=config.weight_decay, logging_steps=config.logging_steps, logging_first_step=True,
         save_strategy="steps", save_steps=config.save_steps, save_total_limit=2,
         eval_strategy="epoch" if val_batches else "no", report_to=[], seed=config.seed, data_seed=config.seed,

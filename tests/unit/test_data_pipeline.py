@@ -312,8 +312,8 @@ def test_cli_writes_train_val_and_report(tmp_path):
     (tmp_path / "tools.json").write_text(json.dumps(TOOLS))
     assert synth_main(["synth", str(tmp_path / "tools.json"), "--out", str(tmp_path / "out"),
                        "--examples", "80", "--seed", "3"]) == 0
-    train = [json.loads(l) for l in (tmp_path / "out" / "train.jsonl").read_text().splitlines()]
-    val = [json.loads(l) for l in (tmp_path / "out" / "val.jsonl").read_text().splitlines()]
+    train = [json.loads(line) for line in (tmp_path / "out" / "train.jsonl").read_text().splitlines()]
+    val = [json.loads(line) for line in (tmp_path / "out" / "val.jsonl").read_text().splitlines()]
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert len(train) == report["train"]["examples"] and len(val) == report["val"]["examples"]
     assert all(set(row) <= {"messages", "tools", "parallel_tool_calls"} and row["tools"] == TOOLS for row in train)

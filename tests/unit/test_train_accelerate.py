@@ -36,7 +36,8 @@ def test_two_processes_train_through_accelerate(tmp_path, tiny_dir):
                                        "num_machines: 1\nnum_processes: 2\nmachine_rank: 0\nmixed_precision: 'no'\n"
                                        "rdzv_backend: static\nsame_network: true\nuse_cpu: true\n")
     done = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--config_file",
-                           str(tmp_path / "cpu.yaml"), "-m", "functionary.train", "--data", str(tmp_path / "train.jsonl"),
+                           str(tmp_path / "cpu.yaml"), "-m", "functionary.train",
+                           "--data", str(tmp_path / "train.jsonl"),
                            "--out", str(tmp_path / "out"), "--model", str(tiny_dir), "--max-steps", "2",
                            "--batch-size", "4", "--dtype", "float32", "--logging-steps", "1"],
                           capture_output=True, text=True, timeout=600)

@@ -24,7 +24,8 @@ TOOLS = [{"type": "function", "function": {"name": "move", "description": "Move 
 
 
 def row(i: int, system: str = SYSTEM) -> dict:
-    return {"messages": [{"role": "system", "content": system}, {"role": "user", "content": f"Move {i} meters " * (i % 3 + 1)},
+    return {"messages": [{"role": "system", "content": system},
+                         {"role": "user", "content": f"Move {i} meters " * (i % 3 + 1)},
                          {"role": "assistant", "content": None, "tool_calls": [{"id": "c", "type": "function",
                           "function": {"name": "move", "arguments": json.dumps({"meters": i})}}]}], "tools": TOOLS}
 

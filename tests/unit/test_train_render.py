@@ -23,7 +23,8 @@ TOOLS = [
                                                      "properties": {"city": {"type": "string"}}}}},
     {"type": "function", "function": {"name": "add", "description": "Add two numbers.",
                                       "parameters": {"type": "object", "required": ["a", "b"],
-                                                     "properties": {"a": {"type": "number"}, "b": {"type": "number"}}}}},
+                                                     "properties": {"a": {"type": "number"},
+                                                                    "b": {"type": "number"}}}}},
 ]
 
 
@@ -33,7 +34,8 @@ def call(i, name, args):
 
 ROWS = {
     "call": {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Weather in Oslo?"},
-                          {"role": "assistant", "content": None, "tool_calls": [call(1, "get_weather", {"city": "Oslo"})]}],
+                          {"role": "assistant", "content": None,
+                           "tool_calls": [call(1, "get_weather", {"city": "Oslo"})]}],
              "tools": TOOLS},
     "text": {"messages": [{"role": "user", "content": "Tell me a joke."},
                           {"role": "assistant", "content": "I only do weather and sums."}], "tools": TOOLS},
@@ -42,7 +44,8 @@ ROWS = {
                                   call(1, "get_weather", {"city": "Oslo"}), call(2, "add", {"a": 2, "b": 3})]}],
                  "tools": TOOLS, "parallel_tool_calls": True},
     "multi_turn": {"messages": [{"role": "user", "content": "What is 2+3?"},
-                                {"role": "assistant", "content": None, "tool_calls": [call(1, "add", {"a": 2, "b": 3})]},
+                                {"role": "assistant", "content": None,
+                                 "tool_calls": [call(1, "add", {"a": 2, "b": 3})]},
                                 {"role": "tool", "tool_call_id": "call_1", "content": "5"},
                                 {"role": "assistant", "content": "It is 5."}], "tools": TOOLS},
     "ask_then_call": {"messages": [{"role": "user", "content": "What's the weather?"},
