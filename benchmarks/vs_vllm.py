@@ -322,6 +322,8 @@ def measure(which: str, args, workloads: list[dict]) -> list[dict]:
     argv = server_argv(which, args.model, port, shlex.split(args.engine_args), args.vllm_python,
                         shlex.split(args.vllm_args))
     log_path = Path(args.log_dir) / f"vs_vllm-{which}.log" if args.log_dir else None
+    if log_path:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
     print(f"[{which}] starting: {shlex.join(argv)}", flush=True)
     started = time.perf_counter()
     with launched(argv, port, timeout=args.startup_timeout, env=child_env(), log_path=log_path) as url:
