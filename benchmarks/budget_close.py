@@ -70,18 +70,19 @@ async def one(client, model: str, case: dict, mode: str, budget: int, extra: dic
 
 
 async def grid(url: str, modes, budgets, concurrency: int, extra: dict) -> tuple[list[dict], float]:
-    client = openai.AsyncOpenAI(base_url=url, api_key="none", timeout=900, max_retries=0)
-    model = (await client.models.list()).data[0].id
-    gate = asyncio.Semaphore(concurrency)
+    # closed before the event loop ends (else its connections are closed on a dead loop)
+    async with openai.AsyncOpenAI(base_url=url, api_key="none", timeout=900, max_retries=0) as client:
+        model = (await client.models.list()).data[0].id
+        gate = asyncio.Semaphore(concurrency)
 
-    async def gated(*args):
-        async with gate:
-            return await one(client, model, *args, extra)
+        async def gated(*args):
+            async with gate:
+                return await one(client, model, *args, extra)
 
-    await gated(DATA["cases"][0], "required", 64)  # warm the prefix and grammar caches
-    started = time.perf_counter()
-    rows = await asyncio.gather(*[gated(c, m, b) for m in modes for b in budgets for c in DATA["cases"]])
-    return rows, time.perf_counter() - started
+        await gated(DATA["cases"][0], "required", 64)  # warm the prefix and grammar caches
+        started = time.perf_counter()
+        rows = await asyncio.gather(*[gated(c, m, b) for m in modes for b in budgets for c in DATA["cases"]])
+        return rows, time.perf_counter() - started
 
 
 def summarize(rows: list[dict], wall: float) -> dict:
