@@ -4,10 +4,10 @@ the shapes the 135M model loops in).
 
 Each prompt runs under one (tool_choice, max_tokens) pair, in turn, so that the 54 prompts
 cover every mode x {16, 32, 64, 128, 200} at least three times; FUNCTIONARY_BUDGET_GRID=full
-runs every prompt under every pair (810 requests per engine, ~15 min on 2 cores: not in CI). Every response under required / named holds a complete valid
-call, or is a 400 that names the minimum; every call is valid in auto; usage stays within
-max_tokens; the streamed response equals the whole one; a close the budget forced says
-`length`. `tool_choice: "none"` and `parallel_tool_calls: false` get a few rows too.
+runs every prompt under every pair (810 requests per engine, ~15 min on 2 cores: not in CI).
+Every response under required / named holds a complete valid call, or is a 400 that names
+the minimum; every call is valid in auto; usage stays within max_tokens; the streamed
+response equals the whole one; a close the budget forced says `length`. `tool_choice: "none"` and `parallel_tool_calls: false` get a few rows too.
 (Requests run 8 at a time for speed; streams, and the runs that tell a forced close, go
 one request at a time, as batching changes bf16 arithmetic and so, at near ties, the
 greedy choice.)
@@ -16,10 +16,10 @@ greedy choice.)
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 import json
 import os
 import re
+from collections import Counter
 from pathlib import Path
 
 import jsonschema
